@@ -1,0 +1,50 @@
+# The quickstart contract: `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DVC_ENV := $(VENV)/dvc-env
+STAMP := $(VENV)/.installed
+export NBA_ASSETS_SOURCE ?= synthetic
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup demo ui test lint lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt constraints-dvc.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	test -x $(DVC_ENV)/bin/python || $(PYTHON) -m venv $(DVC_ENV)
+	$(DVC_ENV)/bin/python -m pip install --quiet -c constraints-dvc.txt dvc
+	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\nexec "$$(dirname "$$0")/dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
+	chmod +x $(BIN)/dvc
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.local.yaml $@
+
+demo: setup $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/nba-assets demo
+
+ui: setup $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml
+
+test: setup
+	$(BIN)/ruff check nba_assets nba_assets_tests bench
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check nba_assets nba_assets_tests bench
+	$(BIN)/ruff format --check nba_assets nba_assets_tests bench
+
+# Re-pin the lock files from a fresh resolve of pyproject.toml.
+lock:
+	rm -rf /tmp/nba-assets-lock && $(PYTHON) -m venv /tmp/nba-assets-lock
+	/tmp/nba-assets-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/nba-assets-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .dagster_home warehouse

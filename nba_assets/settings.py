@@ -1,0 +1,79 @@
+"""The environment, read once: every knob the platform has, with safe local defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LIVE_BASE_URL = "https://stats.nba.com/stats"
+SOURCES = ("live", "replay", "synthetic")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Values that differ between a laptop, CI and production; resources are built from these."""
+
+    source: str = "live"
+    base_url: str = ""
+    recordings: str = ""
+    warehouse: str = "warehouse"
+    min_request_interval: float = 0.6
+    request_timeout: float = 30.0
+    max_attempts: int = 5
+    max_retry_after: float = 60.0
+    proxy: str = ""
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    synthetic_seed: int = 2026
+    synthetic_seasons: str = "1996-97:2025-26"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read `NBA_ASSETS_*` / `NBA_STATS_BASE_URL`; an unknown source is an error, not a guess."""
+        env = os.environ if env is None else env
+        source = env.get("NBA_ASSETS_SOURCE", "live").strip().lower() or "live"
+        if source not in SOURCES:
+            raise ValueError(f"NBA_ASSETS_SOURCE={source!r}: expected one of {', '.join(SOURCES)}")
+        recordings = env.get("NBA_ASSETS_RECORDINGS", "")
+        if source == "replay" and not recordings and not env.get("NBA_STATS_BASE_URL"):
+            raise ValueError("NBA_ASSETS_SOURCE=replay needs NBA_ASSETS_RECORDINGS (a directory)")
+        return cls(
+            source=source,
+            base_url=env.get("NBA_STATS_BASE_URL", "").rstrip("/"),
+            recordings=recordings,
+            warehouse=env.get("NBA_ASSETS_WAREHOUSE", "") or "warehouse",
+            min_request_interval=_number(env, "NBA_ASSETS_MIN_REQUEST_INTERVAL", 0.6),
+            request_timeout=_number(env, "NBA_ASSETS_REQUEST_TIMEOUT", 30.0),
+            max_attempts=int(_number(env, "NBA_ASSETS_MAX_ATTEMPTS", 5)),
+            max_retry_after=_number(env, "NBA_ASSETS_MAX_RETRY_AFTER", 60.0),
+            proxy=env.get("NBA_ASSETS_PROXY", ""),
+            extra_headers=_headers(env.get("NBA_ASSETS_EXTRA_HEADERS", "")),
+            synthetic_seed=int(_number(env, "NBA_ASSETS_SYNTHETIC_SEED", 2026)),
+            synthetic_seasons=env.get("NBA_ASSETS_SYNTHETIC_SEASONS", "") or "1996-97:2025-26",
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _headers(raw: str) -> dict[str, str]:
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError(f"NBA_ASSETS_EXTRA_HEADERS is not a JSON object: {raw!r}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("NBA_ASSETS_EXTRA_HEADERS must be a JSON object of header: value")
+    return {str(k): str(v) for k, v in parsed.items()}

@@ -1,0 +1,319 @@
+"""The one polite stats.nba.com client every asset uses: nba_api over a session we own."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import dagster as dg
+import requests
+from nba_api.stats.library.http import STATS_HEADERS, NBAStatsHTTP
+from pydantic import PrivateAttr
+
+from nba_assets.io.storage import as_upath
+from nba_assets.settings import LIVE_BASE_URL
+from nba_assets.source.archive import RawArchive, sha256_text
+from nba_assets.source.errors import (
+    RequestRejectedError,
+    RetriesExhaustedError,
+    TransientResponseError,
+)
+from nba_assets.source.validation import validate_body
+
+#: The Dagster concurrency pool every asset that calls the API runs in.
+API_POOL = "nba_api"
+
+
+@dataclass
+class ClientStats:
+    """Counters for one client instance (one run step); assets report them as metadata."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+    api_seconds: float = 0.0
+    wait_seconds: float = 0.0
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            f"api_{k}": (round(v, 3) if isinstance(v, float) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One validated, archived response and what it cost."""
+
+    endpoint: str
+    params: dict[str, str]
+    body: dict
+    sha256: str
+    archive_path: str | None
+    attempts: int
+    url: str
+    nbytes: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+class _Throttle:
+    """Minimum spacing between requests from this process, whatever thread sends them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def wait(self, interval: float) -> float:
+        with self._lock:
+            delay = self._last + interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._last = time.monotonic()
+            return max(delay, 0.0)
+
+
+_THROTTLE = _Throttle()
+
+
+class NbaStatsClient(dg.ConfigurableResource):
+    """stats.nba.com (or any server speaking its protocol) through the real nba_api client.
+
+    Adds what nba_api lacks: spacing between requests, retries with backoff and jitter,
+    validation of every body, the raw archive, and counters.
+    """
+
+    source: str = "live"
+    base_url: str = ""
+    recordings: str = ""
+    synthetic_seed: int = 2026
+    synthetic_seasons: str = "1996-97:2025-26"
+    warehouse: str = "warehouse"
+    proxy: str = ""
+    extra_headers: dict[str, str] = {}
+    request_timeout: float = 30.0
+    min_request_interval: float = 0.6
+    max_attempts: int = 5
+    max_retry_after: float = 60.0
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+
+    _session: requests.Session | None = PrivateAttr(default=None)
+    _http: type[NBAStatsHTTP] | None = PrivateAttr(default=None)
+    _archive: RawArchive | None = PrivateAttr(default=None)
+    _stats: ClientStats = PrivateAttr(default_factory=ClientStats)
+    _local: threading.local = PrivateAttr(default_factory=threading.local)
+
+    @property
+    def stats(self) -> ClientStats:
+        return self._stats
+
+    @property
+    def archive(self) -> RawArchive:
+        if self._archive is None:
+            self._archive = RawArchive(as_upath(self.warehouse) / "raw")
+        return self._archive
+
+    def resolved_base_url(self) -> str:
+        """An explicit URL wins; replay/synthetic start a loopback server in this process."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        if self.source == "live":
+            return LIVE_BASE_URL
+        from nba_assets.source.replay import embedded_server_url
+
+        return embedded_server_url(
+            self.source, self.recordings, self.synthetic_seed, self.synthetic_seasons
+        )
+
+    def _http_class(self) -> type[NBAStatsHTTP]:
+        """nba_api's HTTP class bound to our base URL and session (no global state touched)."""
+        if self._http is None:
+            session = requests.Session()
+            session.hooks["response"].append(self._remember_response)
+            http = type(
+                "BoundNBAStatsHTTP",
+                (NBAStatsHTTP,),
+                {"base_url": self.resolved_base_url() + "/{endpoint}"},
+            )
+            http.set_session(session)
+            self._session, self._http = session, http
+        return self._http
+
+    def _remember_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # nba_api keeps only the text; headers (Retry-After, Content-Type) come from here.
+        self._local.response = response
+
+    def request_headers(self) -> dict[str, str]:
+        headers = dict(STATS_HEADERS)
+        # requests cannot decode brotli without an extra package; never ask for it.
+        headers["Accept-Encoding"] = "gzip, deflate"
+        if self.resolved_base_url() != LIVE_BASE_URL:
+            headers.pop("Host", None)
+        headers.update(self.extra_headers)
+        return headers
+
+    def fetch(
+        self,
+        endpoint_cls: type,
+        *,
+        required: Mapping[str, Sequence[str]],
+        **kwargs: Any,
+    ) -> Fetched:
+        """Call one nba_api endpoint until it yields a valid body, then archive it.
+
+        Always pass Season/SeasonType explicitly in `kwargs`: nba_api's defaults follow today's date.
+        """
+        endpoint = endpoint_cls(**kwargs, get_request=False)
+        name: str = endpoint_cls.endpoint
+        params = {k: "" if v is None else str(v) for k, v in endpoint.parameters.items()}
+        last: TransientResponseError | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            if last is not None:
+                self._stats.retries += 1
+                self._sleep(self._backoff(attempt - 1, last.retry_after))
+            try:
+                return self._attempt(name, endpoint.parameters, params, attempt, required)
+            except TransientResponseError as exc:
+                last = exc
+        assert last is not None
+        raise RetriesExhaustedError(
+            f"gave up: {last.detail}",
+            endpoint=name,
+            params=params,
+            first_bytes=last.first_bytes,
+            attempts=self.max_attempts,
+        ) from last
+
+    def _attempt(
+        self,
+        name: str,
+        raw_params: Mapping[str, Any],
+        params: dict[str, str],
+        attempt: int,
+        required: Mapping[str, Sequence[str]],
+    ) -> Fetched:
+        self._stats.wait_seconds += _THROTTLE.wait(self.min_request_interval)
+        self._local.response = None
+        self._stats.requests += 1
+        started = time.monotonic()
+        try:
+            self._http_class()().send_api_request(
+                endpoint=name,
+                parameters=dict(raw_params),
+                proxy=self.proxy or None,
+                headers=self.request_headers(),
+                timeout=self.request_timeout,
+            )
+        except requests.Timeout as exc:
+            detail = f"timed out after {self.request_timeout}s: {exc}"
+            raise self._transient(name, params, attempt, detail) from exc
+        except requests.RequestException as exc:
+            raise self._transient(name, params, attempt, f"connection failed: {exc}") from exc
+        finally:
+            self._stats.api_seconds += time.monotonic() - started
+        response: requests.Response = self._local.response
+        text = response.text
+        self._stats.bytes += len(response.content)
+        self._check_status(name, params, attempt, response, text)
+        body = validate_body(text, endpoint=name, params=params, required=required)
+        return self._archived(name, params, attempt, response, text, body)
+
+    def _check_status(
+        self,
+        name: str,
+        params: dict[str, str],
+        attempt: int,
+        response: requests.Response,
+        text: str,
+    ) -> None:
+        status = response.status_code
+        if status == 200:
+            return
+        if status == 429 or status >= 500:
+            raise self._transient(
+                name,
+                params,
+                attempt,
+                f"HTTP {status} from {response.url}",
+                first_bytes=text,
+                retry_after=_retry_after(response),
+            )
+        raise RequestRejectedError(
+            f"HTTP {status} from {response.url}",
+            endpoint=name,
+            params=params,
+            first_bytes=text,
+            attempts=attempt,
+        )
+
+    def _archived(
+        self,
+        name: str,
+        params: dict[str, str],
+        attempt: int,
+        response: requests.Response,
+        text: str,
+        body: dict,
+    ) -> Fetched:
+        digest = sha256_text(text)
+        path = self.archive.store(
+            name,
+            params,
+            status=response.status_code,
+            content_type=response.headers.get("Content-Type", "application/json"),
+            body_text=text,
+            sha256=digest,
+            url=response.url,
+        )
+        return Fetched(
+            endpoint=name,
+            params=params,
+            body=body,
+            sha256=digest,
+            archive_path=str(path),
+            attempts=attempt,
+            url=response.url,
+            nbytes=len(response.content),
+        )
+
+    def _transient(
+        self,
+        name: str,
+        params: dict[str, str],
+        attempt: int,
+        detail: str,
+        first_bytes: str = "",
+        retry_after: float | None = None,
+    ) -> TransientResponseError:
+        return TransientResponseError(
+            detail,
+            endpoint=name,
+            params=params,
+            first_bytes=first_bytes,
+            attempts=attempt,
+            retry_after=retry_after,
+        )
+
+    def _backoff(self, failures: int, retry_after: float | None) -> float:
+        """Retry-After when the server gives one (capped), else exponential backoff with jitter."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (failures - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+            self._stats.wait_seconds += seconds
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None  # an HTTP-date; fall back to our own backoff

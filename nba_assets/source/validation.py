@@ -1,0 +1,78 @@
+"""Checks every response body before anything is archived or parsed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from nba_assets.source.errors import MalformedResponseError, SchemaDriftError
+
+
+def result_sets(body: Mapping) -> dict[str, dict]:
+    """The legacy `resultSets`/`resultSet` entries by name."""
+    raw = body.get("resultSets", body.get("resultSet"))
+    entries = [raw] if isinstance(raw, dict) else list(raw or [])
+    return {
+        entry["name"]: entry for entry in entries if isinstance(entry, dict) and "name" in entry
+    }
+
+
+def validate_body(
+    text: str,
+    *,
+    endpoint: str,
+    params: Mapping[str, str],
+    required: Mapping[str, Sequence[str]],
+) -> dict:
+    """Parse `text` and prove it holds the result sets and columns `required` names.
+
+    Malformed bodies raise the retryable MalformedResponseError; missing result sets or
+    columns raise SchemaDriftError, which no retry can fix.
+    """
+
+    def malformed(detail: str) -> MalformedResponseError:
+        return MalformedResponseError(detail, endpoint=endpoint, params=params, first_bytes=text)
+
+    stripped = text.lstrip()
+    if not stripped:
+        raise malformed("empty body")
+    if stripped.startswith("<"):
+        raise malformed("an HTML/XML page instead of JSON (block page or error page)")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise malformed(f"body is not complete JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(body, dict) or not body:
+        raise malformed("an empty JSON document ({}) instead of result sets")
+    if "resultSets" not in body and "resultSet" not in body:
+        raise malformed("no resultSets in the JSON document")
+    sets = result_sets(body)
+    for name, entry in sets.items():
+        _check_shape(name, entry, malformed)
+    for name, columns in required.items():
+        if name not in sets:
+            raise SchemaDriftError(
+                f"result set {name!r} missing (got {sorted(sets)})",
+                endpoint=endpoint,
+                params=params,
+                first_bytes=text,
+            )
+        missing = [c for c in columns if c not in sets[name]["headers"]]
+        if missing:
+            raise SchemaDriftError(
+                f"result set {name!r} lacks column(s) {missing}",
+                endpoint=endpoint,
+                params=params,
+                first_bytes=text,
+            )
+    return body
+
+
+def _check_shape(name: str, entry: Mapping, malformed) -> None:
+    headers, rows = entry.get("headers"), entry.get("rowSet")
+    if not isinstance(headers, list) or not isinstance(rows, list):
+        raise malformed(f"result set {name!r} has no headers/rowSet lists")
+    width = len(headers)
+    for index, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            raise malformed(f"result set {name!r} row {index} does not have {width} values")
