@@ -1,0 +1,93 @@
+"""Team and player box scores by game date: one LeagueGameLog call per season type, any range."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+from nba_api.stats.endpoints import LeagueGameLog
+
+from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
+from nba_assets.parsing import parse_boxscores
+from nba_assets.partitions import game_date_partitions, plan_game_log_requests
+from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
+from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
+from nba_assets.source.protocol import api_date
+
+BOXSCORES_GROUP = "boxscores"
+_COMMON = {
+    "group_name": BOXSCORES_GROUP,
+    "kinds": {"python", "parquet"},
+    "pool": API_POOL,
+    "owners": ["team:data-eng"],
+    "partitions_def": game_date_partitions,
+    # a backfill of any length is one run and one request per season type, not one per day
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "metadata": {"partition_column": "game_date"},
+}
+
+
+def fetch_game_logs(
+    nba: NbaStatsClient, spec: TableSpec, player_or_team: str, start: dt.date, end: dt.date
+) -> tuple[pd.DataFrame, list[Fetched]]:
+    """Every row dated in [start, end], typed to `spec`, with the provenance of each request."""
+    frames, fetched, records = [spec.empty()], [], []
+    for request in plan_game_log_requests(start, end):
+        response = nba.fetch(
+            LeagueGameLog,
+            required={"LeagueGameLog": spec.required_headers()},
+            league_id="00",
+            season=request.season,
+            season_type_all_star=request.season_type,
+            player_or_team_abbreviation=player_or_team,
+            date_from_nullable=api_date(request.date_from),
+            date_to_nullable=api_date(request.date_to),
+            counter=0,
+            sorter="DATE",
+            direction="ASC",
+        )
+        frame = parse_boxscores(spec, response.body)
+        frames.append(frame[(frame["game_date"] >= start) & (frame["game_date"] <= end)])
+        fetched.append(response)
+        records.append(request_record(response, (request.date_from, request.date_to)))
+    table = pd.concat(frames, ignore_index=True)
+    duplicated = table.duplicated(list(spec.key))
+    if duplicated.any():
+        raise ValueError(
+            f"{spec.name}: {int(duplicated.sum())} duplicate {spec.key} rows across season types"
+        )
+    table = table.sort_values(["game_date", *spec.key], kind="stable").reset_index(drop=True)
+    return with_provenance(table, records), fetched
+
+
+def _materialize(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, spec: TableSpec, player_or_team: str
+) -> pd.DataFrame:
+    keys = context.partition_key_range
+    start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+    table, fetched = fetch_game_logs(nba, spec, player_or_team, start, end)
+    context.add_output_metadata(
+        {
+            "partition_range": f"{keys.start}...{keys.end}",
+            "games": int(table["game_id"].nunique()),
+            **run_metadata(nba, fetched),
+        }
+    )
+    return table
+
+
+@dg.asset(
+    description=TEAM_BOXSCORES.description, dagster_type=TEAM_BOXSCORES.dagster_type(), **_COMMON
+)
+def team_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> pd.DataFrame:
+    """One row per team per game."""
+    return _materialize(context, nba, TEAM_BOXSCORES, "T")
+
+
+@dg.asset(
+    description=PLAYER_BOXSCORES.description,
+    dagster_type=PLAYER_BOXSCORES.dagster_type(),
+    **_COMMON,
+)
+def player_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> pd.DataFrame:
+    """One row per player per game."""
+    return _materialize(context, nba, PLAYER_BOXSCORES, "P")

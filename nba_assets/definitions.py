@@ -1,0 +1,55 @@
+"""The code location: every asset, resource and job, built from the environment read once."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.reference import players, teams
+from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.settings import Settings
+from nba_assets.source.client import NbaStatsClient
+
+CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Same keys in every environment; only the values differ."""
+    return {
+        "nba": NbaStatsClient(
+            source=settings.source,
+            base_url=settings.base_url,
+            recordings=settings.recordings,
+            synthetic_seed=settings.synthetic_seed,
+            synthetic_seasons=settings.synthetic_seasons,
+            warehouse=settings.warehouse,
+            proxy=settings.proxy,
+            extra_headers=dict(settings.extra_headers),
+            request_timeout=settings.request_timeout,
+            min_request_interval=settings.min_request_interval,
+            max_attempts=settings.max_attempts,
+            max_retry_after=settings.max_retry_after,
+        ),
+        "io_manager": ParquetIOManager(warehouse=settings.warehouse),
+    }
+
+
+reference_job = dg.define_asset_job(
+    "reference_job", selection=dg.AssetSelection.groups("reference")
+)
+boxscores_job = dg.define_asset_job(
+    "boxscores_job",
+    selection=dg.AssetSelection.groups("boxscores"),
+    partitions_def=team_boxscores.partitions_def,
+)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=CORE_ASSETS,
+        jobs=[reference_job, boxscores_job],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

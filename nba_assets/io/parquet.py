@@ -1,0 +1,159 @@
+"""The one Parquet IO manager: UPath-based, so a local directory and s3:// share every line."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from upath import UPath
+
+from nba_assets.io.storage import as_upath, write_atomic
+from nba_assets.schemas import TABLES, TableSpec
+
+#: DataFrame.attrs key under which assets hand the IO manager the requests a frame came from.
+PROVENANCE_ATTR = "nba_assets.provenance"
+PROVENANCE_KEY = b"nba_assets.provenance"
+PARTITION_COLUMN = "game_date"
+_PREVIEW_ROWS = 5
+
+
+def provenance_for_day(requests: Sequence[Mapping[str, Any]], day: str | None) -> list[dict]:
+    """The requests whose date window covers `day` (all of them for an unpartitioned table)."""
+    if day is None:
+        return [dict(r) for r in requests]
+    return [
+        dict(r)
+        for r in requests
+        if r.get("covers") is None or r["covers"][0] <= day <= r["covers"][1]
+    ]
+
+
+def parquet_bytes(spec: TableSpec | None, frame: pd.DataFrame, provenance: list[dict]) -> bytes:
+    """Deterministic Parquet bytes: same rows and provenance give the same file."""
+    table = pa.Table.from_pandas(
+        frame, schema=spec.arrow_schema() if spec else None, preserve_index=False
+    )
+    file_meta = {
+        PROVENANCE_KEY: json.dumps(provenance, sort_keys=True).encode(),
+        b"nba_assets.table": (spec.name if spec else "").encode(),
+        b"nba_assets.version": version("nba_assets").encode(),
+        b"nba_api.version": version("nba_api").encode(),
+    }
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **file_meta})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def read_frame(path: UPath) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        table = pq.read_table(handle)
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
+def read_provenance(path: UPath) -> list[dict]:
+    with path.open("rb") as handle:
+        meta = pq.read_schema(handle).metadata or {}
+    return json.loads(meta.get(PROVENANCE_KEY, b"[]"))
+
+
+class _ParquetUPathIOManager(dg.UPathIOManager):
+    extension = ".parquet"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        day = context.asset_partition_key if context.has_asset_partitions else None
+        self._write(context, obj, path, day)
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        return read_frame(path)
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | None:
+        loaded = super().load_input(context)
+        if isinstance(loaded, dict):  # several partitions: one frame, in partition order
+            frames = [loaded[k] for k in context.asset_partition_keys if k in loaded]
+            return pd.concat(frames, ignore_index=True) if frames else None
+        return loaded
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        if not context.has_asset_partitions or len(context.asset_partition_keys) == 1:
+            super().handle_output(context, obj)
+            return
+        # UPathIOManager refuses one output for many partitions (dagster-io/dagster#14332):
+        # a ranged run writes each day's slice to that day's own file.
+        paths = self._get_paths_for_partitions(context)
+        column = _partition_column(context)
+        keys = obj[column].map(lambda d: d.isoformat()) if len(obj) else pd.Series([], dtype=object)
+        outside = sorted(set(keys) - set(paths))
+        if outside:
+            raise ValueError(
+                f"{context.asset_key.to_user_string()}: rows dated {outside[:3]} fall outside the run's partitions"
+            )
+        written = 0
+        for key, path in paths.items():
+            self.make_directory(path.parent)
+            written += self._write(context, obj[keys == key], path, key, check=False)
+        context.add_output_metadata(
+            {
+                "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
+                "partitions_written": len(paths),
+                "bytes_written": written,
+                **self._frame_metadata(context, obj),
+            }
+        )
+
+    def get_metadata(self, context: dg.OutputContext, obj: pd.DataFrame) -> dict[str, Any]:
+        return {"bytes_written": self._last_bytes, **self._frame_metadata(context, obj)}
+
+    def _write(
+        self,
+        context: dg.OutputContext,
+        frame: pd.DataFrame,
+        path: UPath,
+        day: str | None,
+        check: bool = True,
+    ) -> int:
+        spec = TABLES.get(context.asset_key.path[-1])
+        if day is not None and check and len(frame):
+            dates = {d.isoformat() for d in frame[_partition_column(context)]}
+            if dates - {day}:
+                raise ValueError(
+                    f"{context.asset_key.to_user_string()} partition {day}: rows dated {sorted(dates - {day})[:3]}"
+                )
+        requests = frame.attrs.get(PROVENANCE_ATTR, [])
+        data = parquet_bytes(spec, frame.reset_index(drop=True), provenance_for_day(requests, day))
+        write_atomic(path, data)
+        self._last_bytes = len(data)
+        return len(data)
+
+    def _frame_metadata(self, context: dg.OutputContext, frame: pd.DataFrame) -> dict[str, Any]:
+        spec = TABLES.get(context.asset_key.path[-1])
+        meta: dict[str, Any] = {
+            "dagster/row_count": len(frame),
+            "preview": dg.MetadataValue.md(frame.head(_PREVIEW_ROWS).to_markdown(index=False))
+            if len(frame)
+            else dg.MetadataValue.md("(no rows)"),
+        }
+        if spec is not None:
+            meta["dagster/column_schema"] = spec.table_schema()
+        return meta
+
+
+def _partition_column(context: dg.OutputContext) -> str:
+    metadata = context.definition_metadata or {}
+    return str(metadata.get("partition_column", PARTITION_COLUMN))
+
+
+class ParquetIOManager(dg.ConfigurableIOManagerFactory):
+    """Parquet files under `warehouse` (a local path or s3://bucket/prefix), one per partition."""
+
+    warehouse: str = "warehouse"
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> _ParquetUPathIOManager:
+        return _ParquetUPathIOManager(base_path=as_upath(self.warehouse))

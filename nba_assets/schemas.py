@@ -1,0 +1,242 @@
+"""Every table's columns, declared once: Arrow schema, Dagster table schema and type come from here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
+
+_ARROW = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "date": pa.date32(),
+    "bool": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # string | int | float | date | bool
+    description: str = ""
+    nullable: bool = True
+    source: bool = True  # False: derived by us, not an API header
+    required: bool = True  # the API must send it (else SchemaDriftError); optional ones become null
+
+    def pandas_check(self) -> PandasColumn:
+        non_null = not self.nullable
+        if self.kind == "int":
+            return PandasColumn.integer_column(self.name, non_nullable=non_null)
+        if self.kind == "float":
+            return PandasColumn.float_column(self.name, non_nullable=non_null)
+        if self.kind == "bool":
+            return PandasColumn.boolean_column(self.name, non_nullable=non_null)
+        return PandasColumn.exists(self.name, non_nullable=non_null)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def required_headers(self, aliases: dict[str, str] | None = None) -> list[str]:
+        """API headers (upper case) the source must send for this table."""
+        back = {v: k for k, v in (aliases or {}).items()}
+        return [back.get(c.name, c.name.upper()) for c in self.columns if c.source and c.required]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, _ARROW[c.kind], nullable=c.nullable) for c in self.columns]
+        )
+
+    def table_schema(self) -> dg.TableSchema:
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(c.name, _ARROW[c.kind].__str__(), description=c.description or None)
+                for c in self.columns
+            ]
+        )
+
+    def dagster_type(self) -> dg.DagsterType:
+        return create_dagster_pandas_dataframe_type(
+            name=f"{self.name}_frame",
+            description=self.description,
+            columns=[c.pandas_check() for c in self.columns],
+        )
+
+    def empty(self) -> pd.DataFrame:
+        return conform(self, pd.DataFrame({c.name: [] for c in self.columns}))
+
+
+class ConformError(ValueError):
+    """A value that does not fit its declared column type."""
+
+
+def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Order, type and null-normalize `frame` to `spec`; raises ConformError naming the column."""
+    missing = [n for n in spec.names if n not in frame.columns]
+    if missing:
+        raise ConformError(f"{spec.name}: missing column(s) {missing}")
+    out = {}
+    for column in spec.columns:
+        try:
+            out[column.name] = _cast(frame[column.name], column.kind)
+        except (ValueError, TypeError) as exc:
+            raise ConformError(f"{spec.name}.{column.name}: {exc}") from None
+        if not column.nullable and out[column.name].isna().any():
+            raise ConformError(f"{spec.name}.{column.name}: nulls in a non-null column")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _cast(series: pd.Series, kind: str) -> pd.Series:
+    series = series.reset_index(drop=True)
+    if kind == "int":
+        numbers = pd.to_numeric(series.astype("object").where(series.notna(), None), errors="raise")
+        numbers = numbers.astype("float64")
+        fractional = numbers.notna() & (numbers % 1 != 0)
+        if fractional.any():
+            raise ValueError(f"non-integer value {numbers[fractional].iloc[0]!r}")
+        return numbers.astype("Int64")
+    if kind == "float":
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    if kind == "bool":
+        return series.astype("bool")
+    if kind == "date":
+        return series.map(_as_date, na_action="ignore").astype("object").where(series.notna(), None)
+    return (
+        series.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+        .astype("object")
+        .where(series.notna(), None)
+    )
+
+
+def _as_date(value: object) -> dt.date:
+    from nba_assets.source.protocol import parse_api_date
+
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return parse_api_date(str(value))
+
+
+def _stat_columns(prefix: tuple[Column, ...], suffix: tuple[Column, ...]) -> tuple[Column, ...]:
+    counts = ["fgm", "fga"]
+    cols = [Column(n, "int") for n in counts]
+    cols.append(Column("fg_pct", "float"))
+    cols += [Column("fg3m", "int"), Column("fg3a", "int"), Column("fg3_pct", "float")]
+    cols += [Column("ftm", "int"), Column("fta", "int"), Column("ft_pct", "float")]
+    cols += [
+        Column(n, "int") for n in ("oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
+    ]
+    cols.append(Column("plus_minus", "int"))
+    return prefix + tuple(cols) + suffix
+
+
+_GAME = (
+    Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+    Column("game_date", "date", "US/Eastern calendar date of the game", nullable=False),
+    Column("matchup", "string", "'BOS @ NYK' (away) or 'NYK vs. BOS' (home)"),
+    Column("wl", "string", "W or L"),
+    Column("min", "int", "minutes played (team: 240 + 25 per overtime)"),
+)
+
+TEAM_BOXSCORES = TableSpec(
+    name="team_boxscores",
+    description="One row per team per game (LeagueGameLog, PlayerOrTeam=T).",
+    key=("game_id", "team_id"),
+    columns=_stat_columns(
+        (
+            Column("season_id", "string", "season type digit + start year, e.g. 22025"),
+            Column("team_id", "int", nullable=False),
+            Column("team_abbreviation", "string"),
+            Column("team_name", "string"),
+            *_GAME,
+        ),
+        (
+            Column("video_available", "int", required=False),
+            Column("season_type", "string", "Regular Season, PlayIn or Playoffs", source=False),
+        ),
+    ),
+)
+
+PLAYER_BOXSCORES = TableSpec(
+    name="player_boxscores",
+    description="One row per player per game (LeagueGameLog, PlayerOrTeam=P).",
+    key=("game_id", "player_id"),
+    columns=_stat_columns(
+        (
+            Column("season_id", "string", required=False),
+            Column("player_id", "int", nullable=False),
+            Column("player_name", "string", required=False),
+            Column("team_id", "int", required=False),
+            Column("team_abbreviation", "string", required=False),
+            Column("team_name", "string", required=False),
+            *_GAME,
+        ),
+        (
+            Column("fantasy_pts", "float", required=False),
+            Column("video_available", "int", required=False),
+            Column("season_type", "string", "Regular Season, PlayIn or Playoffs", source=False),
+        ),
+    ),
+)
+
+TEAMS = TableSpec(
+    name="teams",
+    description="Every franchise the league has had (CommonTeamYears), with nba_api's static identity data.",
+    key=("team_id",),
+    columns=(
+        Column("team_id", "int", nullable=False),
+        Column("abbreviation", "string"),
+        Column("min_year", "int", "first season's start year"),
+        Column("max_year", "int", "last season's start year"),
+        Column("full_name", "string", source=False),
+        Column("nickname", "string", source=False),
+        Column("city", "string", source=False),
+        Column("state", "string", source=False),
+        Column("year_founded", "int", source=False),
+        Column(
+            "is_active", "bool", "one of the current 30 franchises", nullable=False, source=False
+        ),
+    ),
+)
+
+PLAYERS = TableSpec(
+    name="players",
+    description="Every player in league history up to a season (CommonAllPlayers, IsOnlyCurrentSeason=0).",
+    key=("player_id",),
+    columns=(
+        Column("player_id", "int", "PERSON_ID", nullable=False),
+        Column("display_last_comma_first", "string"),
+        Column("display_first_last", "string"),
+        Column("rosterstatus", "int"),
+        Column("from_year", "int"),
+        Column("to_year", "int"),
+        Column("playercode", "string"),
+        Column("player_slug", "string", required=False),
+        Column("team_id", "int"),
+        Column("team_city", "string"),
+        Column("team_name", "string"),
+        Column("team_abbreviation", "string"),
+        Column("team_code", "string"),
+        Column("team_slug", "string", required=False),
+        Column("games_played_flag", "string"),
+        Column("otherleague_experience_ch", "string", required=False),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (TEAMS, PLAYERS, TEAM_BOXSCORES, PLAYER_BOXSCORES)
+}
