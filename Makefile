@@ -18,19 +18,17 @@ $(STAMP): pyproject.toml constraints.txt constraints-dvc.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	test -x $(DVC_ENV)/bin/python || $(PYTHON) -m venv $(DVC_ENV)
 	$(DVC_ENV)/bin/python -m pip install --quiet -c constraints-dvc.txt dvc
-	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\nexec "$$(dirname "$$0")/dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
+	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\nexec "$$(dirname "$$0")/../dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
 	chmod +x $(BIN)/dvc
 	touch $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
-	mkdir -p $(DAGSTER_HOME)
-	cp deploy/dagster.local.yaml $@
-
-demo: setup $(DAGSTER_HOME)/dagster.yaml
+demo: setup
 	$(BIN)/nba-assets demo
 
-ui: setup $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+# The UI over the same instance and warehouse the demo wrote (DAGSTER_HOME, NBA_ASSETS_SOURCE above).
+ui: setup
+	$(BIN)/python -c "from nba_assets.cli import ensure_instance_home; ensure_instance_home()"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
 
 test: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench

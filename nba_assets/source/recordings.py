@@ -114,13 +114,13 @@ class RecordingsBackend:
             }
             for r in self._by_endpoint.get(endpoint, [])
         ]
+        # what IS recorded comes first: clients show only the first bytes of an error body
         return json.dumps(
             {
-                "error": "not recorded",
-                "endpoint": endpoint,
+                "error": f"not recorded: {endpoint}",
+                "recorded": recorded,
                 "params": wanted,
                 "window": [d.isoformat() if d else "" for d in window],
-                "recorded": recorded,
                 "endpoints": sorted(self._by_endpoint),
             }
         )

@@ -1,0 +1,1098 @@
+"""A deterministic synthetic NBA league that answers stats.nba.com requests in the real shapes.
+
+The offline demo, the tests and the scale benchmarks run the real nba_api client and the real
+asset code against it (through the replay server), so every body mirrors a real recording:
+same result-set names, headers, value types and conventions (SEASON_ID, GAME_ID, MATCHUP...).
+
+Simplifications, on purpose: the 30 current franchises play every season under their current
+names and conferences; 2019-20 is a normal 82-game season; every playoff series is best of 7.
+Everything else is only as realistic as needed: box scores are internally consistent (team rows
+are the sums of player rows, one winner per game, minutes and plus-minus add up) and a season
+is identical whatever season range the league is configured with.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import random
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from nba_api.stats.static import teams as static_teams
+
+from nba_assets.source.protocol import NotServed, date_window, result_set, stats_body
+
+DEFAULT_SEED = 2026
+#: The league's first season; rosters evolve from here so any season is range-independent.
+ORIGIN_YEAR = 1996
+#: Synthetic person ids start far above every real NBA person id.
+FIRST_PLAYER_ID = 3_000_000
+#: Generated seasons kept in memory; older ones are regenerated (deterministically) on demand.
+SEASON_CACHE_SIZE = 4
+
+TEAM_LOG_HEADERS = [
+    "SEASON_ID", "TEAM_ID", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE", "MATCHUP",
+    "WL", "MIN", "FGM", "FGA", "FG_PCT", "FG3M", "FG3A", "FG3_PCT", "FTM", "FTA", "FT_PCT",
+    "OREB", "DREB", "REB", "AST", "STL", "BLK", "TOV", "PF", "PTS", "PLUS_MINUS",
+    "VIDEO_AVAILABLE",
+]  # fmt: skip
+PLAYER_LOG_HEADERS = [
+    *TEAM_LOG_HEADERS[:1], "PLAYER_ID", "PLAYER_NAME", *TEAM_LOG_HEADERS[1:-1],
+    "FANTASY_PTS", "VIDEO_AVAILABLE",
+]  # fmt: skip
+ALL_PLAYERS_HEADERS = [
+    "PERSON_ID", "DISPLAY_LAST_COMMA_FIRST", "DISPLAY_FIRST_LAST", "ROSTERSTATUS", "FROM_YEAR",
+    "TO_YEAR", "PLAYERCODE", "PLAYER_SLUG", "TEAM_ID", "TEAM_CITY", "TEAM_NAME",
+    "TEAM_ABBREVIATION", "TEAM_CODE", "TEAM_SLUG", "GAMES_PLAYED_FLAG",
+    "OTHERLEAGUE_EXPERIENCE_CH",
+]  # fmt: skip
+TEAM_YEARS_HEADERS = ["LEAGUE_ID", "TEAM_ID", "MIN_YEAR", "MAX_YEAR", "ABBREVIATION"]
+
+#: SeasonType -> SEASON_ID / GAME_ID prefix digit; the types listed with None never have games.
+SEASON_TYPES: dict[str, str | None] = {
+    "Regular Season": "2",
+    "Playoffs": "4",
+    "PlayIn": "5",
+    "Pre Season": None,
+    "All Star": None,
+    "All-Star": None,
+}
+REGULAR, PLAYOFFS, PLAY_IN = "2", "4", "5"
+PLAY_IN_FIRST_YEAR = 2020
+
+_SEASON_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_EAST = frozenset("ATL BOS BKN CHA CHI CLE DET IND MIA MIL NYK ORL PHI TOR WAS".split())
+_SLUG_OVERRIDES = {"PHI": "sixers", "POR": "blazers"}
+
+_FIRST_NAMES = (
+    "Aaron Adrian Alonzo Andre Antoine Austin Brandon Bryce Caleb Cameron Carlos Cedric Chris "
+    "Corey Damon Darius Derek Devin Dominic Elijah Emmett Felix Gavin Grant Hakeem Isaac Jalen "
+    "Jamal Jerome Jordan Julian Keenan Kendall Lamar Lionel Malik Marcus Miles Nolan Omar Quentin "
+    "Rashad Reggie Russell Terrence Tobias Victor Xavier"
+).split()
+_LAST_NAMES = (
+    "Abbott Alvarez Barnett Bishop Blackwell Bradford Calloway Carver Chambers Dalton Dawson "
+    "Ellison Fairbanks Fletcher Garrison Gentry Hadley Harmon Hollis Ingram Jennings Kendrick "
+    "Kessler Lockhart Lowry Maddox Mercer Monroe Nash Oakley Okafor Pennington Prescott Quarles "
+    "Ramsey Redding Rollins Sampson Sheffield Sinclair Stroud Sutton Talbot Thornton Underwood "
+    "Vance Wakefield Waller Whitaker Winslow Yates Zeller Ashby Brantley Cordell Delaney "
+    "Eastman Fontaine Goodwin Holloway Irving Jarrett Kimble"
+).split()
+_NAME_SUFFIXES = ("", " II", " III", " IV", " V")
+
+#: Per-36-minute profiles by role: usage (FGA), 3PA share (modern era), FTA/FGA, 2P%, 3P%, FT%,
+#: OREB, DREB, AST, STL, BLK, TOV, PF.
+_ROLES = (
+    (14.0, 0.50, 0.22, 0.48, 0.36, 0.82, 0.6, 3.2, 6.0, 1.3, 0.3, 2.4, 2.4),
+    (13.0, 0.48, 0.23, 0.50, 0.36, 0.78, 1.1, 4.6, 2.8, 1.1, 0.5, 1.7, 2.8),
+    (11.5, 0.15, 0.30, 0.56, 0.32, 0.68, 3.0, 7.5, 2.0, 0.8, 1.5, 1.8, 3.6),
+)
+_ROLE_WEIGHTS = (0.38, 0.34, 0.28)
+#: Relative minutes by rotation slot (starters first).
+_MINUTE_WEIGHTS = (34, 33, 32, 31, 30, 24, 22, 18, 14, 10, 8, 6)
+#: Era curves (start year -> value), linearly interpolated and flat outside.
+_ERA_PACE = ((1996, 80.0), (2004, 80.0), (2012, 81.5), (2018, 86.0), (2021, 88.0), (2025, 89.0))
+_ERA_THREES = ((1996, 0.45), (2005, 0.50), (2012, 0.58), (2017, 0.80), (2021, 0.97), (2025, 1.03))
+_ERA_TWO_PCT = ((1996, -0.045), (2010, -0.025), (2018, 0.005), (2025, 0.02))
+_ERA_FT_RATE = ((1996, 1.15), (2010, 1.08), (2025, 1.0))
+
+#: Shortened seasons: start year -> (games per team, opening day, last regular-season day).
+_SHORTENED = {
+    1998: (50, dt.date(1999, 2, 5), dt.date(1999, 5, 5)),
+    2011: (66, dt.date(2011, 12, 25), dt.date(2012, 4, 26)),
+    2020: (72, dt.date(2020, 12, 22), dt.date(2021, 5, 16)),
+}
+_TIP_TIMES = (19 * 60, 19 * 60 + 30, 20 * 60, 20 * 60 + 30, 22 * 60, 22 * 60 + 30)
+_ROUND_NAMES = ("First Round", "Conf. Semifinals", "Conf. Finals", "NBA Finals")
+_BROADCASTER_TYPES = (
+    "nationalBroadcasters", "nationalRadioBroadcasters", "nationalOttBroadcasters",
+    "homeTvBroadcasters", "homeRadioBroadcasters", "homeOttBroadcasters",
+    "awayTvBroadcasters", "awayRadioBroadcasters", "awayOttBroadcasters",
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- seasons
+
+
+def season_start(season: str) -> int:
+    """The start year of a 'YYYY-YY' season; ValueError for anything else."""
+    match = _SEASON_RE.match(season.strip())
+    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise ValueError(f"not a season like '2024-25': {season!r}")
+    return int(match[1])
+
+
+def season_name(year: int) -> str:
+    """'2024-25' for 2024."""
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def parse_season_range(text: str) -> tuple[str, str]:
+    """'1996-97:2025-26' -> ('1996-97', '2025-26'); a single season is a range of one."""
+    parts = [part.strip() for part in text.split(":")]
+    if len(parts) not in (1, 2) or not all(parts):
+        raise ValueError(f"not a season range like '1996-97:2025-26': {text!r}")
+    first, last = parts[0], parts[-1]
+    if season_start(first) > season_start(last):
+        raise ValueError(f"season range runs backwards: {text!r}")
+    return first, last
+
+
+def _era(curve: Sequence[tuple[int, float]], year: int) -> float:
+    """Piecewise-linear value of an era curve."""
+    if year <= curve[0][0]:
+        return curve[0][1]
+    for (y0, v0), (y1, v1) in zip(curve, curve[1:], strict=False):
+        if year <= y1:
+            return v0 + (v1 - v0) * (year - y0) / (y1 - y0)
+    return curve[-1][1]
+
+
+# --------------------------------------------------------------------------- teams
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    team_id: int
+    abbreviation: str
+    full_name: str
+    nickname: str
+    city: str
+    state: str
+    year_founded: int
+    east: bool
+
+    @property
+    def slug(self) -> str:
+        return _SLUG_OVERRIDES.get(self.abbreviation, self.nickname.lower().replace(" ", ""))
+
+
+def league_teams() -> tuple[Team, ...]:
+    """The 30 current franchises from nba_api's static data, ordered by TEAM_ID."""
+    rows = sorted(static_teams.get_teams(), key=lambda t: t["id"])
+    return tuple(
+        Team(
+            t["id"],
+            t["abbreviation"],
+            t["full_name"],
+            t["nickname"],
+            t["city"],
+            t["state"],
+            int(t["year_founded"]),
+            t["abbreviation"] in _EAST,
+        )  # fmt: skip
+        for t in rows
+    )
+
+
+# --------------------------------------------------------------------------- players
+
+
+@dataclass(frozen=True, slots=True)
+class Player:
+    """A synthetic player; immutable so any season can be regenerated identically."""
+
+    pid: int
+    first: str
+    last: str
+    debut: int  # start year of his first season
+    career: int  # seasons he plays at most
+    talent: float
+    profile: tuple[float, ...]  # a _ROLES row with personal noise
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+    def skill(self, year: int) -> float:
+        """Talent with a simple age curve: growth over four years, decline after ten."""
+        exp = year - self.debut
+        return self.talent + 0.25 * min(exp, 4) / 4 - 0.08 * max(0, exp - 9)
+
+
+class _PlayerFactory:
+    """Mints players with sequential ids and names that are unique until the name grid wraps."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.next_index = 0
+        self.by_id: dict[int, Player] = {}
+
+    def _name(self, index: int) -> tuple[str, str]:
+        size = len(_FIRST_NAMES) * len(_LAST_NAMES)
+        cell = (index * 7919 + self.seed) % size
+        suffix = _NAME_SUFFIXES[min(index // size, len(_NAME_SUFFIXES) - 1)]
+        return _FIRST_NAMES[cell % len(_FIRST_NAMES)], _LAST_NAMES[
+            cell // len(_FIRST_NAMES)
+        ] + suffix
+
+    def new(self, rng: random.Random, debut: int, min_career: int = 1) -> Player:
+        index = self.next_index
+        self.next_index += 1
+        role = rng.choices(_ROLES, _ROLE_WEIGHTS)[0]
+        talent = rng.gauss(0.0, 1.0)
+        noisy = [v * (1.0 + rng.gauss(0.0, 0.12)) for v in role]
+        noisy[0] *= max(0.5, 1.0 + 0.15 * talent)  # better players shoot more
+        for i in (3, 4, 5):  # percentages: small absolute noise instead
+            noisy[i] = role[i] + rng.gauss(0.0, 0.025)
+        career = max(min_career, 1 + int(rng.expovariate(1 / (5.0 + 1.5 * max(talent, 0.0)))))
+        first, last = self._name(index)
+        player = Player(FIRST_PLAYER_ID + index, first, last, debut, min(career, 20), talent,
+                        tuple(noisy))  # fmt: skip
+        self.by_id[player.pid] = player
+        return player
+
+
+Roster = tuple[Player, ...]
+
+
+def _initial_rosters(rng: random.Random, factory: _PlayerFactory, n_teams: int) -> list[Roster]:
+    """The 1996-97 league: veterans with backstories before 1996."""
+    rosters = []
+    for _ in range(n_teams):
+        players = []
+        for _ in range(rng.randint(13, 15)):
+            exp = rng.choice((0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12))
+            players.append(factory.new(rng, ORIGIN_YEAR - exp, min_career=exp + 1))
+        rosters.append(_rotation(players, ORIGIN_YEAR))
+    return rosters
+
+
+def _rotation(players: list[Player], year: int) -> Roster:
+    """Rotation order: best first, ties broken by id so the order never depends on input order."""
+    return tuple(sorted(players, key=lambda p: (-p.skill(year), p.pid)))
+
+
+def _next_rosters(
+    previous: list[Roster], year: int, rng: random.Random, factory: _PlayerFactory
+) -> list[Roster]:
+    """An offseason: retirements, ~20% movement through free agency, rookies fill the gaps."""
+    pool: list[Player] = []
+    kept: list[list[Player]] = []
+    for roster in previous:
+        stay = []
+        for player in roster:
+            if year - player.debut >= player.career:
+                continue
+            (stay if rng.random() < 0.8 else pool).append(player)
+        kept.append(stay)
+    targets = [rng.randint(13, 15) for _ in previous]
+    for stay, target in zip(kept, targets, strict=True):
+        stay.sort(key=lambda p: (-p.skill(year), p.pid))
+        while len(stay) > target:
+            pool.append(stay.pop())
+    keys = {p.pid: p.skill(year) + rng.gauss(0.0, 0.5) for p in pool}
+    pool.sort(key=lambda p: (-keys[p.pid], p.pid))
+    order = list(range(len(kept)))
+    rng.shuffle(order)
+    free = iter(pool)
+    while True:
+        needy = [i for i in order if len(kept[i]) < targets[i]]
+        if not needy:
+            break
+        for i in needy:
+            signed = next(free, None)
+            kept[i].append(signed if signed is not None else factory.new(rng, year))
+    return [_rotation(stay, year) for stay in kept]
+
+
+# --------------------------------------------------------------------------- games
+
+
+#: A box line: (id, MIN, FGM, FGA, FG3M, FG3A, FTM, FTA, OREB, DREB, AST, STL, BLK, TOV, PF, PTS,
+#: PLUS_MINUS) with id a PLAYER_ID for player lines and a TEAM_ID for team totals.
+Line = tuple[int, ...]
+_PTS, _PM = 15, 16
+
+
+@dataclass(slots=True)
+class Game:
+    game_id: str
+    day: dt.date
+    kind: str  # REGULAR, PLAYOFFS or PLAY_IN
+    home: int  # team index
+    away: int
+    tip: int  # minutes after midnight, US Eastern
+    ot: int = 0
+    lines: tuple[list[Line], list[Line]] = ((), ())  # type: ignore[assignment]
+    totals: tuple[Line, Line] = ((), ())
+    records: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+    seeds: tuple[int | None, int | None] = (None, None)
+    label: str = ""
+    series_game: int = 0
+    series_text: str = ""
+
+    @property
+    def home_won(self) -> bool:
+        return self.totals[0][_PTS] > self.totals[1][_PTS]
+
+
+@dataclass
+class Season:
+    """One generated season: its games in (date, id) order and the rosters it used."""
+
+    year: int
+    games: list[Game]
+    rosters: list[Roster]
+    opening: dt.date
+    by_kind: dict[str, list[Game]] = field(default_factory=dict)
+    days_by_kind: dict[str, list[dt.date]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.games.sort(key=lambda g: (g.day, g.game_id))
+        for kind in (REGULAR, PLAY_IN, PLAYOFFS):
+            chosen = [g for g in self.games if g.kind == kind]
+            self.by_kind[kind] = chosen
+            self.days_by_kind[kind] = [g.day for g in chosen]
+
+    def window(self, kind: str, start: dt.date | None, end: dt.date | None) -> list[Game]:
+        """Games of one kind with start <= GAME_DATE <= end (open bounds allowed)."""
+        games, days = self.by_kind[kind], self.days_by_kind[kind]
+        lo = 0 if start is None else bisect.bisect_left(days, start)
+        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        return games[lo:hi]
+
+
+def _count(rng: random.Random, mean: float) -> int:
+    """A fast, Poisson-like non-negative count (a little under-dispersed, like team totals)."""
+    if mean <= 0.0:
+        return 0
+    value = mean + rng.gauss(0.0, 0.7 * math.sqrt(mean))
+    return int(value + 0.5) if value > 0.0 else 0
+
+
+def _binom(rng: random.Random, n: int, p: float) -> int:
+    """Successes in n tries; exact, and cheap for box-score sized n."""
+    draw = rng.random
+    made = 0
+    for _ in range(n):
+        if draw() < p:
+            made += 1
+    return made
+
+
+def _split_minutes(total: int, weights: list[float], cap: int) -> list[int]:
+    """Integer minutes proportional to weights, each in [1, cap], summing exactly to total."""
+    scale = total / sum(weights)
+    raw = [w * scale for w in weights]
+    minutes = [max(1, min(cap, int(r))) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - int(raw[i]), reverse=True)
+    i = 0
+    while (gap := total - sum(minutes)) != 0:
+        j = order[i % len(order)]
+        step = 1 if gap > 0 else -1
+        if 1 <= minutes[j] + step <= cap:
+            minutes[j] += step
+        i += 1
+    return minutes
+
+
+@dataclass(frozen=True, slots=True)
+class _Era:
+    pace: float
+    threes: float
+    two_pct: float
+    ft_rate: float
+
+    @classmethod
+    def of(cls, year: int) -> _Era:
+        return cls(
+            _era(_ERA_PACE, year), _era(_ERA_THREES, year), _era(_ERA_TWO_PCT, year),
+            _era(_ERA_FT_RATE, year),
+        )  # fmt: skip
+
+
+def _team_profiles(roster: Roster, year: int, era: _Era, form: float) -> list[tuple]:
+    """Per-minute rates of a team-season's players, in rotation order, era and form applied."""
+    out = []
+    for p in roster:
+        use, three, ftr, p2, p3, pft, oreb, dreb, ast, stl, blk, tov, pf = p.profile
+        skill = p.skill(year)
+        out.append((
+            p.pid, use / 36.0, min(0.9, three * era.threes), ftr * era.ft_rate,
+            p2 + era.two_pct + 0.012 * skill + 0.025 * form, p3 + 0.005 * skill + 0.02 * form,
+            min(0.95, pft), oreb / 36.0, dreb / 36.0, ast / 36.0, stl / 36.0, blk / 36.0,
+            tov / 36.0, pf / 36.0,
+        ))  # fmt: skip
+    return out
+
+
+def _shot_counts(rng: random.Random, expected: list[float], total: int) -> list[int]:
+    """Per-player FGA around their expectations, nudged so the team takes exactly `total`."""
+    counts = [_count(rng, e) for e in expected]
+    gap = total - sum(counts)
+    players = range(len(counts))
+    while gap:
+        j = rng.choices(players, weights=expected)[0]
+        if gap > 0:
+            counts[j] += 1
+            gap -= 1
+        elif counts[j] > 0:
+            counts[j] -= 1
+            gap += 1
+    return counts
+
+
+def _play_side(
+    rng: random.Random, profiles: list[tuple], ot: int, fga_per_48: float, bonus: float,
+    deep: bool,
+) -> list[list[int]]:  # fmt: skip
+    """One team's player lines for one game (PLUS_MINUS filled in later)."""
+    available = [p for p in profiles if rng.random() > 0.07]
+    if len(available) < 8:
+        available = list(profiles[:8])
+    size = min(len(available), rng.randint(8, 12) if deep else rng.randint(8, 10))
+    active = available[:size]
+    total = 240 + 25 * ot
+    weights = [_MINUTE_WEIGHTS[i] * (0.8 + 0.4 * rng.random()) for i in range(size)]
+    minutes = _split_minutes(total, weights, 48 + 5 * ot)
+    team_fga = round(fga_per_48 * total / 240.0 * (1.0 + rng.gauss(0.0, 0.03)))
+    expected = [p[1] * m for p, m in zip(active, minutes, strict=True)]
+    lines = []
+    shots = _shot_counts(rng, expected, team_fga)
+    for p, m, fga in zip(active, minutes, shots, strict=True):
+        fg3a = _binom(rng, fga, p[2])
+        fg3m = _binom(rng, fg3a, p[5] + bonus)
+        fgm = fg3m + _binom(rng, fga - fg3a, p[4] + bonus)
+        fta = _count(rng, fga * p[3])
+        ftm = _binom(rng, fta, p[6])
+        lines.append([
+            p[0], m, fgm, fga, fg3m, fg3a, ftm, fta, _count(rng, p[7] * m),
+            _count(rng, p[8] * m), _count(rng, p[9] * m), _count(rng, p[10] * m),
+            _count(rng, p[11] * m), _count(rng, p[12] * m), min(6, _count(rng, p[13] * m)),
+            2 * fgm + fg3m + ftm, 0,
+        ])  # fmt: skip
+    return lines
+
+
+def _plus_minus(rng: random.Random, lines: list[list[int]], margin: int) -> None:
+    """Spread 5 x the team margin over the players by minutes, with zero-sum noise."""
+    total = sum(line[1] for line in lines)
+    noise = [rng.gauss(0.0, 4.0 * math.sqrt(line[1] / 48.0)) for line in lines]
+    drift = sum(noise)
+    values = [
+        round(5 * margin * line[1] / total + e - drift * line[1] / total)
+        for line, e in zip(lines, noise, strict=True)
+    ]
+    values[0] += 5 * margin - sum(values)
+    for line, value in zip(lines, values, strict=True):
+        line[_PM] = value
+
+
+def _total(team_id: int, lines: list[list[int]], margin: int) -> Line:
+    sums = [sum(col) for col in zip(*lines, strict=True)]
+    return (team_id, *sums[1:_PM], margin)
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def _calendar(year: int) -> tuple[int, dt.date, dt.date]:
+    """(games per team, opening day, planned last regular-season day) of a season."""
+    if year in _SHORTENED:
+        return _SHORTENED[year]
+    anchor = dt.date(year, 10, 26 if year < 2017 else 16)
+    opening = anchor + dt.timedelta(days=(1 - anchor.weekday()) % 7)  # a Tuesday
+    return 82, opening, opening + dt.timedelta(days=174)
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _dark_days(year: int) -> set[dt.date]:
+    """Thanksgiving, Christmas Eve and the All-Star break have no games."""
+    thanksgiving = _nth_weekday(year, 11, 3, 4)
+    all_star = _nth_weekday(year + 1, 2, 6, 3)
+    days = {thanksgiving, dt.date(year, 12, 24)}
+    days.update(all_star + dt.timedelta(days=d) for d in range(-2, 3))
+    return days
+
+
+def _round_robin(rng: random.Random, n: int) -> list[list[tuple[int, int]]]:
+    """Circle-method round robin: n-1 rounds, each a perfect matching of (home, away)."""
+    order = list(range(n))
+    rng.shuffle(order)
+    rounds = []
+    for r in range(n - 1):
+        pairs = []
+        for i in range(n // 2):
+            a, b = order[i], order[n - 1 - i]
+            pairs.append((a, b) if (r + i) % 2 == 0 else (b, a))
+        rounds.append(pairs)
+        order = [order[0], order[-1], *order[1:-1]]
+    return rounds
+
+
+def _matchups(rng: random.Random, n: int, games_per_team: int) -> list[tuple[int, int]]:
+    """games_per_team rounds of perfect matchings: home and away vs all, then extra rounds."""
+    first = _round_robin(rng, n)
+    rounds = first + [[(b, a) for a, b in r] for r in first] + _round_robin(rng, n)
+    rounds = rounds[:games_per_team]
+    rng.shuffle(rounds)
+    for r in rounds:
+        rng.shuffle(r)
+    return [pair for r in rounds for pair in r]
+
+
+def _assign_days(
+    rng: random.Random, queue: list[tuple[int, int]], opening: dt.date, closing: dt.date,
+    dark: set[dt.date],
+) -> list[tuple[dt.date, int, int]]:  # fmt: skip
+    """Day-by-day slates: nobody twice a day or three days running, the queue drained in order."""
+    playable = [
+        opening + dt.timedelta(days=d)
+        for d in range((closing - opening).days + 1)
+        if opening + dt.timedelta(days=d) not in dark
+    ]
+    slates: list[tuple[dt.date, int, int]] = []
+    day, index = opening, 0
+    before: set[int] = set()
+    yesterday: set[int] = set()
+    while queue:
+        if day in dark:
+            day += dt.timedelta(days=1)
+            continue
+        days_left = max(1, len(playable) - index)
+        mean = len(queue) / days_left
+        wanted = max(1, min(15, round(rng.gauss(mean, 2.0))))
+        tired = before & yesterday
+        busy: set[int] = set()
+        picked: list[int] = []
+        for i, (home, away) in enumerate(queue[:60]):
+            if home in busy or away in busy or home in tired or away in tired:
+                continue
+            busy.update((home, away))
+            picked.append(i)
+            slates.append((day, home, away))
+            if len(picked) == wanted:
+                break
+        taken = set(picked)
+        queue = [g for i, g in enumerate(queue) if i not in taken]
+        before, yesterday = yesterday, busy
+        day += dt.timedelta(days=1)
+        index += 1
+    return slates
+
+
+# --------------------------------------------------------------------------- the season simulator
+
+
+class _SeasonBuilder:
+    """Simulates one season: regular season, play-in (from 2020-21) and playoffs."""
+
+    def __init__(self, year: int, rng: random.Random, teams: Sequence[Team], rosters: list[Roster]):
+        self.year, self.rng, self.teams, self.rosters = year, rng, teams, rosters
+        self.yy = year % 100
+        era = _Era.of(year)
+        self.pace = era.pace
+        forms = [rng.gauss(0.0, 1.0) for _ in teams]
+        self.profiles = [
+            _team_profiles(r, year, era, f) for r, f in zip(rosters, forms, strict=True)
+        ]
+        self.tiebreak = [rng.random() for _ in teams]
+        self.wins = [0] * len(teams)
+        self.losses = [0] * len(teams)
+        self.games: list[Game] = []
+
+    def build(self) -> Season:
+        games_per_team, opening, closing = _calendar(self.year)
+        last_day = self._regular_season(games_per_team, opening, closing)
+        east = [i for i, t in enumerate(self.teams) if t.east]
+        west = [i for i, t in enumerate(self.teams) if not t.east]
+        start = last_day + dt.timedelta(days=2)
+        if self.year >= PLAY_IN_FIRST_YEAR:
+            seeds, start = self._play_in([self._standings(east), self._standings(west)], start)
+        else:
+            seeds = [self._standings(east)[:8], self._standings(west)[:8]]
+        self._playoffs(seeds, start)
+        return Season(self.year, self.games, self.rosters, opening)
+
+    def _standings(self, conference: list[int]) -> list[int]:
+        return sorted(conference, key=lambda i: (-self.wins[i], -self.tiebreak[i]))
+
+    def _play(self, game: Game, deep: bool = True) -> Game:
+        """Fill a game's box score; exactly one winner, minutes and plus-minus consistent."""
+        rng = self.rng
+        roll = rng.random()
+        game.ot = 0 if roll > 0.06 else 1 if roll > 0.009 else 2 if roll > 0.0015 else 3
+        pace = self.pace * (1.0 + rng.gauss(0.0, 0.05))  # both teams share a game's pace
+        home = _play_side(rng, self.profiles[game.home], game.ot, pace, 0.008, deep)
+        away = _play_side(rng, self.profiles[game.away], game.ot, pace, 0.0, deep)
+        home_pts, away_pts = sum(x[_PTS] for x in home), sum(x[_PTS] for x in away)
+        if home_pts == away_pts:  # the last free throw decides it
+            line = rng.choice(home if rng.random() < 0.5 else away)
+            line[6] += 1
+            line[7] += 1
+            line[_PTS] += 1
+            home_pts, away_pts = sum(x[_PTS] for x in home), sum(x[_PTS] for x in away)
+        margin = home_pts - away_pts
+        _plus_minus(rng, home, margin)
+        _plus_minus(rng, away, -margin)
+        home.sort()
+        away.sort()
+        game.lines = ([tuple(x) for x in home], [tuple(x) for x in away])
+        game.totals = (
+            _total(self.teams[game.home].team_id, home, margin),
+            _total(self.teams[game.away].team_id, away, -margin),
+        )
+        winner, loser = (game.home, game.away) if margin > 0 else (game.away, game.home)
+        if game.kind == REGULAR:
+            self.wins[winner] += 1
+            self.losses[loser] += 1
+        self.games.append(game)
+        return game
+
+    def _regular_season(self, games_per_team: int, opening: dt.date, closing: dt.date) -> dt.date:
+        rng = self.rng
+        queue = _matchups(rng, len(self.teams), games_per_team)
+        slates = _assign_days(rng, queue, opening, closing, _dark_days(self.year))
+        for seq, (day, home, away) in enumerate(slates, start=1):
+            game = Game(
+                f"002{self.yy:02d}{seq:05d}", day, REGULAR, home, away, rng.choice(_TIP_TIMES)
+            )
+            self._play(game)
+            game.records = (
+                (self.wins[home], self.losses[home]),
+                (self.wins[away], self.losses[away]),
+            )
+        return slates[-1][0]
+
+    def _record(self, team: int) -> tuple[int, int]:
+        return self.wins[team], self.losses[team]
+
+    def _play_in(
+        self, standings: list[list[int]], start: dt.date
+    ) -> tuple[list[list[int]], dt.date]:
+        """Seeds 7-10 of each conference play for the last two playoff spots (6 games)."""
+        seq = 0
+        results: list[list[int]] = []
+        pending = []
+        for conf, table in enumerate(standings):
+            day = start + dt.timedelta(days=conf)
+            pair_results = []
+            for hi, lo in ((6, 7), (8, 9)):
+                seq += 1
+                game = self._play_in_game(seq, day, table[hi], table[lo], (hi + 1, lo + 1))
+                pair_results.append(game)
+            pending.append(pair_results)
+        for conf, (first, second) in enumerate(pending):
+            table = standings[conf]
+            seventh = first.home if first.home_won else first.away
+            loser78 = first.away if first.home_won else first.home
+            winner910 = second.home if second.home_won else second.away
+            seeds = (standings[conf].index(loser78) + 1, standings[conf].index(winner910) + 1)
+            seq += 1
+            final = self._play_in_game(seq, start + dt.timedelta(days=3), loser78, winner910, seeds)
+            eighth = final.home if final.home_won else final.away
+            results.append([*table[:6], seventh, eighth])
+        return results, start + dt.timedelta(days=5)
+
+    def _play_in_game(
+        self, seq: int, day: dt.date, home: int, away: int, seeds: tuple[int, int]
+    ) -> Game:
+        game = Game(f"005{self.yy:02d}000{seq:02d}", day, PLAY_IN, home, away, 19 * 60 + 30)
+        game.records, game.seeds = (self._record(home), self._record(away)), seeds
+        game.label = "Play-In Tournament"
+        return self._play(game, deep=False)
+
+    def _playoffs(self, seeds: list[list[int]], start: dt.date) -> None:
+        """Four best-of-7 rounds; higher seed (or better record in the Finals) has home court."""
+        seed_of = {team: i + 1 for conf in seeds for i, team in enumerate(conf)}
+        bracket = [[conf[i] for i in (0, 7, 3, 4, 2, 5, 1, 6)] for conf in seeds]
+        field_ = bracket[0] + bracket[1]
+        for round_no in range(1, 5):
+            winners, ends = [], []
+            for series_no in range(len(field_) // 2):
+                a, b = field_[2 * series_no], field_[2 * series_no + 1]
+                if round_no < 4:
+                    hi, lo = (a, b) if seed_of[a] < seed_of[b] else (b, a)
+                else:
+                    hi, lo = sorted((a, b), key=lambda t: (-self.wins[t], -self.tiebreak[t]))
+                day = start + dt.timedelta(days=series_no % 2)
+                winner, end = self._series(round_no, series_no, hi, lo, day, seed_of)
+                winners.append(winner)
+                ends.append(end)
+            field_ = winners
+            start = max(ends) + dt.timedelta(days=2 if round_no < 3 else 3)
+
+    def _series(
+        self, round_no: int, series_no: int, hi: int, lo: int, day: dt.date, seed_of: dict
+    ) -> tuple[int, dt.date]:
+        wins = {hi: 0, lo: 0}
+        number = 0
+        conf = "" if round_no == 4 else ("East " if self.teams[hi].east else "West ")
+        while max(wins.values()) < 4:
+            number += 1
+            home, away = (hi, lo) if number in (1, 2, 5, 7) else (lo, hi)
+            game = Game(f"004{self.yy:02d}00{round_no}{series_no}{number}", day, PLAYOFFS,
+                        home, away, 20 * 60)  # fmt: skip
+            game.seeds = (seed_of[home], seed_of[away])
+            game.label = conf + _ROUND_NAMES[round_no - 1]
+            game.series_game = number
+            self._play(game, deep=False)
+            wins[home if game.home_won else away] += 1
+            game.records = ((wins[home], wins[away]), (wins[away], wins[home]))
+            game.series_text = self._series_text(hi, lo, wins)
+            if max(wins.values()) < 4:
+                day += dt.timedelta(days=self.rng.choice((2, 2, 3)))
+        return (hi if wins[hi] == 4 else lo), day
+
+    def _series_text(self, hi: int, lo: int, wins: dict[int, int]) -> str:
+        lead, trail = (hi, lo) if wins[hi] >= wins[lo] else (lo, hi)
+        score = f"{wins[lead]}-{wins[trail]}"
+        if wins[lead] == wins[trail]:
+            return f"Series tied {score}"
+        verb = "wins" if wins[lead] == 4 else "leads"
+        return f"{self.teams[lead].abbreviation} {verb} {score}"
+
+
+# --------------------------------------------------------------------------- the league
+
+
+class SyntheticLeague:
+    """Answers stats.nba.com requests from a seeded league, generating seasons lazily.
+
+    Season X depends only on the seed (rosters evolve from 1996-97 whatever the configured
+    range), so a narrow range serves exactly the same bodies as a wide one. Thread-safe: the
+    replay server answers from several threads.
+    """
+
+    def __init__(
+        self, seed: int = DEFAULT_SEED, first_season: str = "1996-97", last_season: str = "2025-26"
+    ) -> None:
+        self.seed = seed
+        self.first_year = season_start(first_season)
+        self.last_year = season_start(last_season)
+        if self.first_year < ORIGIN_YEAR:
+            raise ValueError(f"the synthetic league starts in {season_name(ORIGIN_YEAR)}")
+        if self.first_year > self.last_year:
+            raise ValueError(f"season range runs backwards: {first_season}:{last_season}")
+        self.teams = league_teams()
+        self._factory = _PlayerFactory(seed)
+        self._rosters: list[list[Roster]] = []
+        self._seasons: OrderedDict[int, Season] = OrderedDict()
+        self._lock = threading.RLock()
+        self._handlers: dict[str, Callable[[Mapping[str, str]], dict]] = {
+            "leaguegamelog": self._league_game_log,
+            "commonallplayers": self._common_all_players,
+            "commonteamyears": self._common_team_years,
+            "scheduleleaguev2": self._schedule,
+        }
+
+    @property
+    def seasons(self) -> list[str]:
+        return [season_name(y) for y in range(self.first_year, self.last_year + 1)]
+
+    def respond(self, endpoint: str, params: Mapping[str, str]) -> dict:
+        """The parsed JSON body stats.nba.com would send; NotServed for anything else."""
+        handler = self._handlers.get(endpoint.strip().strip("/").lower())
+        if handler is None:
+            raise NotServed(
+                f"the synthetic league does not serve {endpoint!r}; it serves "
+                f"{', '.join(sorted(self._handlers))}"
+            )
+        league = params.get("LeagueID") or "00"
+        if league != "00":
+            raise NotServed(f"the synthetic league is the NBA (LeagueID 00), not {league!r}")
+        return handler(params)
+
+    # ------------------------------------------------------------------ generation
+
+    def rosters(self, year: int) -> list[Roster]:
+        """The 30 rosters (rotation order) of a season, evolving the chain from 1996-97."""
+        with self._lock:
+            while len(self._rosters) <= year - ORIGIN_YEAR:
+                built = ORIGIN_YEAR + len(self._rosters)
+                rng = random.Random(f"{self.seed}:rosters:{built}")
+                if not self._rosters:
+                    self._rosters.append(_initial_rosters(rng, self._factory, len(self.teams)))
+                else:
+                    previous = self._rosters[-1]
+                    self._rosters.append(_next_rosters(previous, built, rng, self._factory))
+            return self._rosters[year - ORIGIN_YEAR]
+
+    def season(self, year: int) -> Season:
+        """A generated season (cached, least recently used evicted)."""
+        with self._lock:
+            cached = self._seasons.get(year)
+            if cached is not None:
+                self._seasons.move_to_end(year)
+                return cached
+            rng = random.Random(f"{self.seed}:season:{year}")
+            built = _SeasonBuilder(year, rng, self.teams, self.rosters(year)).build()
+            self._seasons[year] = built
+            while len(self._seasons) > SEASON_CACHE_SIZE:
+                self._seasons.popitem(last=False)
+            return built
+
+    def _served_year(self, params: Mapping[str, str], *, beyond_last: bool = False) -> int:
+        text = params.get("Season") or ""
+        try:
+            year = season_start(text)
+        except ValueError:
+            raise NotServed(f"Season must look like '2024-25', got {text!r}") from None
+        if year < self.first_year or (year > self.last_year and not beyond_last):
+            raise NotServed(
+                f"season {text} is outside the synthetic league's "
+                f"{season_name(self.first_year)}:{season_name(self.last_year)}"
+            )
+        return min(year, self.last_year)
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _league_game_log(self, params: Mapping[str, str]) -> dict:
+        year = self._served_year(params)
+        who = params.get("PlayerOrTeam") or "T"
+        if who not in ("T", "P"):
+            raise NotServed(f"PlayerOrTeam must be 'T' or 'P', got {who!r}")
+        season_type = params.get("SeasonType") or "Regular Season"
+        if season_type not in SEASON_TYPES:
+            raise NotServed(
+                f"SeasonType must be one of {sorted(SEASON_TYPES)}, got {season_type!r}"
+            )
+        try:
+            start, end = date_window(params)
+        except ValueError as exc:
+            raise NotServed(str(exc)) from None
+        kind = SEASON_TYPES[season_type]
+        if kind == PLAY_IN and year < PLAY_IN_FIRST_YEAR:
+            kind = None
+        games = [] if kind is None else self.season(year).window(kind, start, end)
+        if who == "T":
+            headers, rows = TEAM_LOG_HEADERS, self._team_rows(year, games)
+        else:
+            headers, rows = PLAYER_LOG_HEADERS, self._player_rows(year, games)
+        return stats_body("leaguegamelog", params, [result_set("LeagueGameLog", headers, rows)])
+
+    def _sides(self, game: Game) -> list[tuple[int, int, str]]:
+        """(side, opponent side, MATCHUP) for both teams of a game, in TEAM_ID order."""
+        home, away = self.teams[game.home], self.teams[game.away]
+        sides = [
+            (0, 1, f"{home.abbreviation} vs. {away.abbreviation}"),
+            (1, 0, f"{away.abbreviation} @ {home.abbreviation}"),
+        ]
+        return sorted(sides, key=lambda s: game.totals[s[0]][0])
+
+    def _team_rows(self, year: int, games: list[Game]) -> list[list]:
+        rows = []
+        for game in games:
+            season_id, day = f"{game.kind}{year}", game.day.isoformat()
+            for side, _, matchup in self._sides(game):
+                team = self.teams[(game.home, game.away)[side]]
+                total = game.totals[side]
+                wl = "W" if total[_PM] > 0 else "L"
+                rows.append([season_id, team.team_id, team.abbreviation, team.full_name,
+                             game.game_id, day, matchup, wl, *_box(total), 1])  # fmt: skip
+        return rows
+
+    def _player_rows(self, year: int, games: list[Game]) -> list[list]:
+        players = self._factory.by_id
+        rows = []
+        for game in games:
+            season_id, day = f"{game.kind}{year}", game.day.isoformat()
+            for side, _, matchup in self._sides(game):
+                team = self.teams[(game.home, game.away)[side]]
+                wl = "W" if game.totals[side][_PM] > 0 else "L"
+                for line in game.lines[side]:
+                    rows.append([season_id, line[0], players[line[0]].name, team.team_id,
+                                 team.abbreviation, team.full_name, game.game_id, day, matchup,
+                                 wl, *_box(line), _fantasy(line), 1])  # fmt: skip
+        return rows
+
+    def _common_all_players(self, params: Mapping[str, str]) -> dict:
+        year = self._served_year(params, beyond_last=True)
+        only_current = (params.get("IsOnlyCurrentSeason") or "0") == "1"
+        span: dict[int, list[int]] = {}
+        for y in range(ORIGIN_YEAR, year + 1):
+            for roster in self.rosters(y):
+                for player in roster:
+                    span.setdefault(player.pid, [y, y])[1] = y
+        current = {p.pid: self.teams[i] for i, r in enumerate(self.rosters(year)) for p in r}
+        players = self._factory.by_id
+        rows = []
+        for pid, (_, last) in span.items():
+            team = current.get(pid)
+            if only_current and team is None:
+                continue
+            rows.append(_person_row(players[pid], last, team))
+        rows.sort(key=lambda r: (r[1], r[0]))
+        return stats_body(
+            "commonallplayers", params, [result_set("CommonAllPlayers", ALL_PLAYERS_HEADERS, rows)]
+        )
+
+    def _common_team_years(self, params: Mapping[str, str]) -> dict:
+        rows = [
+            ["00", t.team_id, str(min(t.year_founded, ORIGIN_YEAR)), str(self.last_year),
+             t.abbreviation]
+            for t in self.teams
+        ]  # fmt: skip
+        return stats_body(
+            "commonteamyears", params, [result_set("TeamYears", TEAM_YEARS_HEADERS, rows)]
+        )
+
+    def _schedule(self, params: Mapping[str, str]) -> dict:
+        """The ScheduleLeagueV2 body: every generated game (regular season, play-in, playoffs)."""
+        year = self._served_year(params)
+        season = self.season(year)
+        name = season_name(year)
+        opening_monday = season.opening - dt.timedelta(days=season.opening.weekday())
+        by_day: dict[dt.date, list[dict]] = {}
+        for game in season.games:
+            by_day.setdefault(game.day, []).append(self._schedule_game(game, opening_monday))
+        last = max(by_day)
+        weeks = [
+            {
+                "weekNumber": n + 1,
+                "weekName": f"Week {n + 1}",
+                "startDate": _iso_z(opening_monday + dt.timedelta(days=7 * n)),
+                "endDate": _iso_z(opening_monday + dt.timedelta(days=7 * n + 6)),
+            }
+            for n in range(_week(season.by_kind[REGULAR][-1].day, opening_monday))
+        ]
+        return {
+            "meta": {
+                "version": 1,
+                "request": f"https://stats.nba.com/stats/scheduleleaguev2?LeagueID=00&Season={name}",
+                "time": f"{(last + dt.timedelta(days=1)).isoformat()}T12:00:00.000Z",
+            },
+            "leagueSchedule": {
+                "seasonYear": name,
+                "leagueId": "00",
+                "gameDates": [
+                    {"gameDate": f"{day:%m/%d/%Y} 00:00:00", "games": games}
+                    for day, games in sorted(by_day.items())
+                ],
+                "weeks": weeks,
+                "broadcasterList": [],
+            },
+        }
+
+    def _schedule_game(self, game: Game, opening_monday: dt.date) -> dict:
+        home, away = self.teams[game.home], self.teams[game.away]
+        est = dt.datetime.combine(game.day, dt.time(game.tip // 60, game.tip % 60))
+        utc = est + dt.timedelta(hours=_utc_offset(game.day))
+        week = _week(game.day, opening_monday) if game.kind == REGULAR else 0
+        return {
+            "gameId": game.game_id,
+            "gameCode": f"{game.day:%Y%m%d}/{away.abbreviation}{home.abbreviation}",
+            "gameStatus": 3,
+            "gameStatusText": _status_text(game.ot),
+            "gameSequence": 0,
+            "gameDateEst": _iso_z(game.day),
+            "gameTimeEst": f"1900-01-01T{est:%H:%M}:00Z",
+            "gameDateTimeEst": f"{est:%Y-%m-%dT%H:%M}:00Z",
+            "gameDateUTC": _iso_z(utc.date()),
+            "gameTimeUTC": f"1900-01-01T{utc:%H:%M}:00Z",
+            "gameDateTimeUTC": f"{utc:%Y-%m-%dT%H:%M}:00Z",
+            "awayTeamTime": f"{est:%Y-%m-%dT%H:%M}:00Z",
+            "homeTeamTime": f"{est:%Y-%m-%dT%H:%M}:00Z",
+            "day": f"{game.day:%a}",
+            "monthNum": game.day.month,
+            "weekNumber": week,
+            "weekName": f"Week {week}" if week else "",
+            "ifNecessary": False,
+            "seriesGameNumber": f"Game {game.series_game}" if game.series_game else "",
+            "gameLabel": game.label,
+            "gameSubLabel": "",
+            "seriesText": game.series_text,
+            "arenaName": f"{home.city} Arena",
+            "arenaState": home.state,
+            "arenaCity": home.city,
+            "postponedStatus": "A",
+            "branchLink": "",
+            "gameSubtype": "",
+            "isNeutral": False,
+            "broadcasters": {kind: [] for kind in _BROADCASTER_TYPES},
+            "homeTeam": _schedule_team(home, game, 0),
+            "awayTeam": _schedule_team(away, game, 1),
+            "pointsLeaders": [self._points_leader(game)],
+        }
+
+    def _points_leader(self, game: Game) -> dict:
+        side, line = max(
+            ((s, line) for s in (0, 1) for line in game.lines[s]),
+            key=lambda sl: (sl[1][_PTS], -sl[1][0]),
+        )
+        team = self.teams[(game.home, game.away)[side]]
+        player = self._factory.by_id[line[0]]
+        return {
+            "personId": player.pid, "firstName": player.first, "lastName": player.last,
+            "teamId": team.team_id, "teamCity": team.city, "teamName": team.nickname,
+            "teamTricode": team.abbreviation, "points": float(line[_PTS]),
+        }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- row helpers
+
+
+def _pct(made: int, attempts: int) -> float | None:
+    """Rounded like the API; None when there were no attempts (as in league game finder rows)."""
+    return round(made / attempts, 3) if attempts else None
+
+
+def _box(line: Line) -> list:
+    """MIN .. PLUS_MINUS of a line, in LeagueGameLog column order."""
+    _, minutes, fgm, fga, fg3m, fg3a, ftm, fta, oreb, dreb, ast, stl, blk, tov, pf, pts, pm = line
+    return [minutes, fgm, fga, _pct(fgm, fga), fg3m, fg3a, _pct(fg3m, fg3a), ftm, fta,
+            _pct(ftm, fta), oreb, dreb, oreb + dreb, ast, stl, blk, tov, pf, pts, pm]  # fmt: skip
+
+
+def _fantasy(line: Line) -> float:
+    """NBA fantasy points: PTS + 1.2 REB + 1.5 AST + 3 STL + 3 BLK - TOV."""
+    reb = line[8] + line[9]
+    return round(
+        line[_PTS] + 1.2 * reb + 1.5 * line[10] + 3 * line[11] + 3 * line[12] - line[13], 1
+    )
+
+
+def _person_row(player: Player, last_year: int, team: Team | None) -> list:
+    code = f"{player.first}_{player.last}".lower().replace(" ", "_")
+    return [
+        player.pid, f"{player.last}, {player.first}", player.name, int(team is not None),
+        str(player.debut), str(last_year), code, code,
+        team.team_id if team else 0, team.city if team else "", team.nickname if team else "",
+        team.abbreviation if team else "", team.slug if team else "", team.slug if team else None,
+        "Y", "00",
+    ]  # fmt: skip
+
+
+def _schedule_team(team: Team, game: Game, side: int) -> dict:
+    wins, losses = game.records[side]
+    return {
+        "teamId": team.team_id,
+        "teamName": team.nickname,
+        "teamCity": team.city,
+        "teamTricode": team.abbreviation,
+        "teamSlug": team.slug,
+        "wins": wins,
+        "losses": losses,
+        "score": game.totals[side][_PTS],
+        "seed": game.seeds[side],
+    }
+
+
+def _status_text(ot: int) -> str:
+    """'Final', 'Final/OT', 'Final/2OT' ... as the schedule shows finished games."""
+    if ot == 0:
+        return "Final"
+    return "Final/OT" if ot == 1 else f"Final/{ot}OT"
+
+
+def _iso_z(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _week(day: dt.date, opening_monday: dt.date) -> int:
+    return (day - opening_monday).days // 7 + 1
+
+
+def _utc_offset(day: dt.date) -> int:
+    """Hours from US Eastern to UTC: 4 in daylight saving time (roughly mid-March..October)."""
+    return 4 if (3, 10) <= (day.month, day.day) < (11, 3) else 5

@@ -1,0 +1,85 @@
+"""Shared fixtures: the real recordings, loopback servers, and a client pointed at them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.source.client import NbaStatsClient
+from nba_assets.source.recordings import RecordingsBackend
+from nba_assets.source.replay import ReplayServer, SyntheticBackend
+
+REPO = Path(__file__).resolve().parents[1]
+#: Real stats.nba.com responses; used in place (../shared/fixtures), never copied into the repo.
+FIXTURES = REPO.parent / "shared" / "fixtures" / "stats_nba"
+LEAGUEGAMELOG_2025_26 = FIXTURES / "leaguegamelog-d25cde14d9.json"
+SYNTHETIC_SEASONS = "2023-24:2024-25"
+
+
+def fixture_body(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())["response"]["body"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixtures_present() -> None:
+    if not (FIXTURES / "index.json").exists():
+        pytest.fail(f"recordings not found at {FIXTURES}: ../shared must sit beside the checkout")
+
+
+@pytest.fixture(scope="session")
+def recordings_server() -> Iterator[ReplayServer]:
+    server = ReplayServer(RecordingsBackend(FIXTURES)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def synthetic_server() -> Iterator[ReplayServer]:
+    server = ReplayServer(SyntheticBackend(seed=7, seasons=SYNTHETIC_SEASONS)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def replay(recordings_server: ReplayServer) -> Iterator[ReplayServer]:
+    """The recordings server with a clean request log and no faults."""
+    recordings_server.reset()
+    yield recordings_server
+    recordings_server.reset()
+
+
+@pytest.fixture
+def synthetic(synthetic_server: ReplayServer) -> Iterator[ReplayServer]:
+    synthetic_server.reset()
+    yield synthetic_server
+    synthetic_server.reset()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+def make_client(server: ReplayServer, warehouse: Path, **overrides) -> NbaStatsClient:
+    """A client as production builds it, but fast: no spacing, short backoff and timeout."""
+    config = {
+        "base_url": server.url,
+        "warehouse": str(warehouse),
+        "min_request_interval": 0.0,
+        "backoff_base": 0.01,
+        "request_timeout": 5.0,
+        "max_attempts": 4,
+    }
+    config.update(overrides)
+    return NbaStatsClient(**config)
+
+
+def resources(server: ReplayServer, warehouse: Path, **overrides) -> dict:
+    return {
+        "nba": make_client(server, warehouse, **overrides),
+        "io_manager": ParquetIOManager(warehouse=str(warehouse)),
+    }
