@@ -95,16 +95,22 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             raise ValueError(
                 f"{context.asset_key.to_user_string()}: rows dated {outside[:3]} fall outside the run's partitions"
             )
-        written = 0
+        written, rows_by_partition = 0, {}
         for key, path in paths.items():
             self.make_directory(path.parent)
-            written += self._write(context, obj[keys == key], path, key, check=False)
+            day_rows = obj[keys == key]
+            written += self._write(context, day_rows, path, key, check=False)
+            rows_by_partition[key] = len(day_rows)
+        # one output, many partition events: a row count would be wrong for each day, so say both
+        metadata = self._frame_metadata(context, obj)
+        metadata["rows_in_run"] = metadata.pop("dagster/row_count")
         context.add_output_metadata(
             {
                 "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
                 "partitions_written": len(paths),
+                "rows_by_partition": dg.MetadataValue.json(rows_by_partition),
                 "bytes_written": written,
-                **self._frame_metadata(context, obj),
+                **metadata,
             }
         )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import math
 import random
 import re
@@ -22,6 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 from nba_api.stats.static import teams as static_teams
 
@@ -36,21 +38,62 @@ FIRST_PLAYER_ID = 3_000_000
 SEASON_CACHE_SIZE = 4
 
 TEAM_LOG_HEADERS = [
-    "SEASON_ID", "TEAM_ID", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE", "MATCHUP",
-    "WL", "MIN", "FGM", "FGA", "FG_PCT", "FG3M", "FG3A", "FG3_PCT", "FTM", "FTA", "FT_PCT",
-    "OREB", "DREB", "REB", "AST", "STL", "BLK", "TOV", "PF", "PTS", "PLUS_MINUS",
+    "SEASON_ID",
+    "TEAM_ID",
+    "TEAM_ABBREVIATION",
+    "TEAM_NAME",
+    "GAME_ID",
+    "GAME_DATE",
+    "MATCHUP",
+    "WL",
+    "MIN",
+    "FGM",
+    "FGA",
+    "FG_PCT",
+    "FG3M",
+    "FG3A",
+    "FG3_PCT",
+    "FTM",
+    "FTA",
+    "FT_PCT",
+    "OREB",
+    "DREB",
+    "REB",
+    "AST",
+    "STL",
+    "BLK",
+    "TOV",
+    "PF",
+    "PTS",
+    "PLUS_MINUS",
     "VIDEO_AVAILABLE",
-]  # fmt: skip
+]
 PLAYER_LOG_HEADERS = [
-    *TEAM_LOG_HEADERS[:1], "PLAYER_ID", "PLAYER_NAME", *TEAM_LOG_HEADERS[1:-1],
-    "FANTASY_PTS", "VIDEO_AVAILABLE",
-]  # fmt: skip
+    *TEAM_LOG_HEADERS[:1],
+    "PLAYER_ID",
+    "PLAYER_NAME",
+    *TEAM_LOG_HEADERS[1:-1],
+    "FANTASY_PTS",
+    "VIDEO_AVAILABLE",
+]
 ALL_PLAYERS_HEADERS = [
-    "PERSON_ID", "DISPLAY_LAST_COMMA_FIRST", "DISPLAY_FIRST_LAST", "ROSTERSTATUS", "FROM_YEAR",
-    "TO_YEAR", "PLAYERCODE", "PLAYER_SLUG", "TEAM_ID", "TEAM_CITY", "TEAM_NAME",
-    "TEAM_ABBREVIATION", "TEAM_CODE", "TEAM_SLUG", "GAMES_PLAYED_FLAG",
+    "PERSON_ID",
+    "DISPLAY_LAST_COMMA_FIRST",
+    "DISPLAY_FIRST_LAST",
+    "ROSTERSTATUS",
+    "FROM_YEAR",
+    "TO_YEAR",
+    "PLAYERCODE",
+    "PLAYER_SLUG",
+    "TEAM_ID",
+    "TEAM_CITY",
+    "TEAM_NAME",
+    "TEAM_ABBREVIATION",
+    "TEAM_CODE",
+    "TEAM_SLUG",
+    "GAMES_PLAYED_FLAG",
     "OTHERLEAGUE_EXPERIENCE_CH",
-]  # fmt: skip
+]
 TEAM_YEARS_HEADERS = ["LEAGUE_ID", "TEAM_ID", "MIN_YEAR", "MAX_YEAR", "ABBREVIATION"]
 
 #: SeasonType -> SEASON_ID / GAME_ID prefix digit; the types listed with None never have games.
@@ -66,23 +109,142 @@ REGULAR, PLAYOFFS, PLAY_IN = "2", "4", "5"
 PLAY_IN_FIRST_YEAR = 2020
 
 _SEASON_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_EAST = frozenset("ATL BOS BKN CHA CHI CLE DET IND MIA MIL NYK ORL PHI TOR WAS".split())
+_EAST = frozenset(
+    {
+        "ATL",
+        "BOS",
+        "BKN",
+        "CHA",
+        "CHI",
+        "CLE",
+        "DET",
+        "IND",
+        "MIA",
+        "MIL",
+        "NYK",
+        "ORL",
+        "PHI",
+        "TOR",
+        "WAS",
+    }
+)
 _SLUG_OVERRIDES = {"PHI": "sixers", "POR": "blazers"}
 
 _FIRST_NAMES = (
-    "Aaron Adrian Alonzo Andre Antoine Austin Brandon Bryce Caleb Cameron Carlos Cedric Chris "
-    "Corey Damon Darius Derek Devin Dominic Elijah Emmett Felix Gavin Grant Hakeem Isaac Jalen "
-    "Jamal Jerome Jordan Julian Keenan Kendall Lamar Lionel Malik Marcus Miles Nolan Omar Quentin "
-    "Rashad Reggie Russell Terrence Tobias Victor Xavier"
-).split()
+    "Aaron",
+    "Adrian",
+    "Alonzo",
+    "Andre",
+    "Antoine",
+    "Austin",
+    "Brandon",
+    "Bryce",
+    "Caleb",
+    "Cameron",
+    "Carlos",
+    "Cedric",
+    "Chris",
+    "Corey",
+    "Damon",
+    "Darius",
+    "Derek",
+    "Devin",
+    "Dominic",
+    "Elijah",
+    "Emmett",
+    "Felix",
+    "Gavin",
+    "Grant",
+    "Hakeem",
+    "Isaac",
+    "Jalen",
+    "Jamal",
+    "Jerome",
+    "Jordan",
+    "Julian",
+    "Keenan",
+    "Kendall",
+    "Lamar",
+    "Lionel",
+    "Malik",
+    "Marcus",
+    "Miles",
+    "Nolan",
+    "Omar",
+    "Quentin",
+    "Rashad",
+    "Reggie",
+    "Russell",
+    "Terrence",
+    "Tobias",
+    "Victor",
+    "Xavier",
+)
 _LAST_NAMES = (
-    "Abbott Alvarez Barnett Bishop Blackwell Bradford Calloway Carver Chambers Dalton Dawson "
-    "Ellison Fairbanks Fletcher Garrison Gentry Hadley Harmon Hollis Ingram Jennings Kendrick "
-    "Kessler Lockhart Lowry Maddox Mercer Monroe Nash Oakley Okafor Pennington Prescott Quarles "
-    "Ramsey Redding Rollins Sampson Sheffield Sinclair Stroud Sutton Talbot Thornton Underwood "
-    "Vance Wakefield Waller Whitaker Winslow Yates Zeller Ashby Brantley Cordell Delaney "
-    "Eastman Fontaine Goodwin Holloway Irving Jarrett Kimble"
-).split()
+    "Abbott",
+    "Alvarez",
+    "Barnett",
+    "Bishop",
+    "Blackwell",
+    "Bradford",
+    "Calloway",
+    "Carver",
+    "Chambers",
+    "Dalton",
+    "Dawson",
+    "Ellison",
+    "Fairbanks",
+    "Fletcher",
+    "Garrison",
+    "Gentry",
+    "Hadley",
+    "Harmon",
+    "Hollis",
+    "Ingram",
+    "Jennings",
+    "Kendrick",
+    "Kessler",
+    "Lockhart",
+    "Lowry",
+    "Maddox",
+    "Mercer",
+    "Monroe",
+    "Nash",
+    "Oakley",
+    "Okafor",
+    "Pennington",
+    "Prescott",
+    "Quarles",
+    "Ramsey",
+    "Redding",
+    "Rollins",
+    "Sampson",
+    "Sheffield",
+    "Sinclair",
+    "Stroud",
+    "Sutton",
+    "Talbot",
+    "Thornton",
+    "Underwood",
+    "Vance",
+    "Wakefield",
+    "Waller",
+    "Whitaker",
+    "Winslow",
+    "Yates",
+    "Zeller",
+    "Ashby",
+    "Brantley",
+    "Cordell",
+    "Delaney",
+    "Eastman",
+    "Fontaine",
+    "Goodwin",
+    "Holloway",
+    "Irving",
+    "Jarrett",
+    "Kimble",
+)
 _NAME_SUFFIXES = ("", " II", " III", " IV", " V")
 
 #: Per-36-minute profiles by role: usage (FGA), 3PA share (modern era), FTA/FGA, 2P%, 3P%, FT%,
@@ -110,10 +272,16 @@ _SHORTENED = {
 _TIP_TIMES = (19 * 60, 19 * 60 + 30, 20 * 60, 20 * 60 + 30, 22 * 60, 22 * 60 + 30)
 _ROUND_NAMES = ("First Round", "Conf. Semifinals", "Conf. Finals", "NBA Finals")
 _BROADCASTER_TYPES = (
-    "nationalBroadcasters", "nationalRadioBroadcasters", "nationalOttBroadcasters",
-    "homeTvBroadcasters", "homeRadioBroadcasters", "homeOttBroadcasters",
-    "awayTvBroadcasters", "awayRadioBroadcasters", "awayOttBroadcasters",
-)  # fmt: skip
+    "nationalBroadcasters",
+    "nationalRadioBroadcasters",
+    "nationalOttBroadcasters",
+    "homeTvBroadcasters",
+    "homeRadioBroadcasters",
+    "homeOttBroadcasters",
+    "awayTvBroadcasters",
+    "awayRadioBroadcasters",
+    "awayOttBroadcasters",
+)
 
 
 # --------------------------------------------------------------------------- seasons
@@ -147,7 +315,7 @@ def _era(curve: Sequence[tuple[int, float]], year: int) -> float:
     """Piecewise-linear value of an era curve."""
     if year <= curve[0][0]:
         return curve[0][1]
-    for (y0, v0), (y1, v1) in zip(curve, curve[1:], strict=False):
+    for (y0, v0), (y1, v1) in itertools.pairwise(curve):
         if year <= y1:
             return v0 + (v1 - v0) * (year - y0) / (y1 - y0)
     return curve[-1][1]
@@ -185,7 +353,7 @@ def league_teams() -> tuple[Team, ...]:
             t["state"],
             int(t["year_founded"]),
             t["abbreviation"] in _EAST,
-        )  # fmt: skip
+        )
         for t in rows
     )
 
@@ -242,8 +410,9 @@ class _PlayerFactory:
             noisy[i] = role[i] + rng.gauss(0.0, 0.025)
         career = max(min_career, 1 + int(rng.expovariate(1 / (5.0 + 1.5 * max(talent, 0.0)))))
         first, last = self._name(index)
-        player = Player(FIRST_PLAYER_ID + index, first, last, debut, min(career, 20), talent,
-                        tuple(noisy))  # fmt: skip
+        player = Player(
+            FIRST_PLAYER_ID + index, first, last, debut, min(career, 20), talent, tuple(noisy)
+        )
         self.by_id[player.pid] = player
         return player
 
@@ -358,22 +527,27 @@ class Season:
         return games[lo:hi]
 
 
+#: Standard-normal quantiles on a fine grid: a table lookup is ~10x cheaper than rng.gauss.
+_NORMAL = tuple(NormalDist().inv_cdf((i + 0.5) / 4096) for i in range(4096))
+#: Counting stats are a little under-dispersed next to Poisson, like real team totals.
+_SPREAD = 0.7
+
+
 def _count(rng: random.Random, mean: float) -> int:
-    """A fast, Poisson-like non-negative count (a little under-dispersed, like team totals)."""
+    """A fast, Poisson-like non-negative count."""
     if mean <= 0.0:
         return 0
-    value = mean + rng.gauss(0.0, 0.7 * math.sqrt(mean))
+    value = mean + _NORMAL[rng.getrandbits(12)] * _SPREAD * math.sqrt(mean)
     return int(value + 0.5) if value > 0.0 else 0
 
 
 def _binom(rng: random.Random, n: int, p: float) -> int:
-    """Successes in n tries; exact, and cheap for box-score sized n."""
-    draw = rng.random
-    made = 0
-    for _ in range(n):
-        if draw() < p:
-            made += 1
-    return made
+    """Successes in n tries: exact for a few tries, a rounded normal for more (it is hot)."""
+    if n < 8:
+        draw = rng.random
+        return sum(1 for _ in range(n) if draw() < p)
+    made = int(n * p + _NORMAL[rng.getrandbits(12)] * math.sqrt(n * p * (1.0 - p)) + 0.5)
+    return 0 if made < 0 else n if made > n else made
 
 
 def _split_minutes(total: int, weights: list[float], cap: int) -> list[int]:
@@ -402,9 +576,11 @@ class _Era:
     @classmethod
     def of(cls, year: int) -> _Era:
         return cls(
-            _era(_ERA_PACE, year), _era(_ERA_THREES, year), _era(_ERA_TWO_PCT, year),
+            _era(_ERA_PACE, year),
+            _era(_ERA_THREES, year),
+            _era(_ERA_TWO_PCT, year),
             _era(_ERA_FT_RATE, year),
-        )  # fmt: skip
+        )
 
 
 def _team_profiles(roster: Roster, year: int, era: _Era, form: float) -> list[tuple]:
@@ -413,35 +589,43 @@ def _team_profiles(roster: Roster, year: int, era: _Era, form: float) -> list[tu
     for p in roster:
         use, three, ftr, p2, p3, pft, oreb, dreb, ast, stl, blk, tov, pf = p.profile
         skill = p.skill(year)
-        out.append((
-            p.pid, use / 36.0, min(0.9, three * era.threes), ftr * era.ft_rate,
-            p2 + era.two_pct + 0.012 * skill + 0.025 * form, p3 + 0.005 * skill + 0.02 * form,
-            min(0.95, pft), oreb / 36.0, dreb / 36.0, ast / 36.0, stl / 36.0, blk / 36.0,
-            tov / 36.0, pf / 36.0,
-        ))  # fmt: skip
+        out.append(
+            (
+                p.pid,
+                use / 36.0,
+                min(0.9, three * era.threes),
+                ftr * era.ft_rate,
+                p2 + era.two_pct + 0.012 * skill + 0.025 * form,
+                p3 + 0.005 * skill + 0.02 * form,
+                min(0.95, pft),
+                tuple(
+                    (r / 36.0, math.sqrt(r / 36.0)) for r in (oreb, dreb, ast, stl, blk, tov, pf)
+                ),
+            )
+        )
     return out
 
 
 def _shot_counts(rng: random.Random, expected: list[float], total: int) -> list[int]:
     """Per-player FGA around their expectations, nudged so the team takes exactly `total`."""
     counts = [_count(rng, e) for e in expected]
-    gap = total - sum(counts)
     players = range(len(counts))
-    while gap:
-        j = rng.choices(players, weights=expected)[0]
-        if gap > 0:
-            counts[j] += 1
-            gap -= 1
-        elif counts[j] > 0:
-            counts[j] -= 1
-            gap += 1
+    while gap := total - sum(counts):
+        step = 1 if gap > 0 else -1
+        for j in rng.choices(players, weights=expected, k=abs(gap)):
+            if counts[j] + step >= 0:
+                counts[j] += step
     return counts
 
 
 def _play_side(
-    rng: random.Random, profiles: list[tuple], ot: int, fga_per_48: float, bonus: float,
+    rng: random.Random,
+    profiles: list[tuple],
+    ot: int,
+    fga_per_48: float,
+    bonus: float,
     deep: bool,
-) -> list[list[int]]:  # fmt: skip
+) -> list[list[int]]:
     """One team's player lines for one game (PLUS_MINUS filled in later)."""
     available = [p for p in profiles if rng.random() > 0.07]
     if len(available) < 8:
@@ -455,18 +639,21 @@ def _play_side(
     expected = [p[1] * m for p, m in zip(active, minutes, strict=True)]
     lines = []
     shots = _shot_counts(rng, expected, team_fga)
+    bits, normal = rng.getrandbits, _NORMAL
     for p, m, fga in zip(active, minutes, shots, strict=True):
         fg3a = _binom(rng, fga, p[2])
         fg3m = _binom(rng, fg3a, p[5] + bonus)
         fgm = fg3m + _binom(rng, fga - fg3a, p[4] + bonus)
         fta = _count(rng, fga * p[3])
         ftm = _binom(rng, fta, p[6])
-        lines.append([
-            p[0], m, fgm, fga, fg3m, fg3a, ftm, fta, _count(rng, p[7] * m),
-            _count(rng, p[8] * m), _count(rng, p[9] * m), _count(rng, p[10] * m),
-            _count(rng, p[11] * m), _count(rng, p[12] * m), min(6, _count(rng, p[13] * m)),
-            2 * fgm + fg3m + ftm, 0,
-        ])  # fmt: skip
+        root = _SPREAD * math.sqrt(m)
+        # OREB, DREB, AST, STL, BLK, TOV, PF: _count inlined, this is the hot loop.
+        other = [
+            int(v + 0.5) if (v := rate * m + normal[bits(12)] * root_rate * root) > 0.0 else 0
+            for rate, root_rate in p[7]
+        ]
+        other[6] = min(other[6], 6)
+        lines.append([p[0], m, fgm, fga, fg3m, fg3a, ftm, fta, *other, 2 * fgm + fg3m + ftm, 0])
     return lines
 
 
@@ -542,9 +729,12 @@ def _matchups(rng: random.Random, n: int, games_per_team: int) -> list[tuple[int
 
 
 def _assign_days(
-    rng: random.Random, queue: list[tuple[int, int]], opening: dt.date, closing: dt.date,
+    rng: random.Random,
+    queue: list[tuple[int, int]],
+    opening: dt.date,
+    closing: dt.date,
     dark: set[dt.date],
-) -> list[tuple[dt.date, int, int]]:  # fmt: skip
+) -> list[tuple[dt.date, int, int]]:
     """Day-by-day slates: nobody twice a day or three days running, the queue drained in order."""
     playable = [
         opening + dt.timedelta(days=d)
@@ -731,8 +921,14 @@ class _SeasonBuilder:
         while max(wins.values()) < 4:
             number += 1
             home, away = (hi, lo) if number in (1, 2, 5, 7) else (lo, hi)
-            game = Game(f"004{self.yy:02d}00{round_no}{series_no}{number}", day, PLAYOFFS,
-                        home, away, 20 * 60)  # fmt: skip
+            game = Game(
+                f"004{self.yy:02d}00{round_no}{series_no}{number}",
+                day,
+                PLAYOFFS,
+                home,
+                away,
+                20 * 60,
+            )
             game.seeds = (seed_of[home], seed_of[away])
             game.label = conf + _ROUND_NAMES[round_no - 1]
             game.series_game = number
@@ -741,7 +937,7 @@ class _SeasonBuilder:
             game.records = ((wins[home], wins[away]), (wins[away], wins[home]))
             game.series_text = self._series_text(hi, lo, wins)
             if max(wins.values()) < 4:
-                day += dt.timedelta(days=self.rng.choice((2, 2, 3)))
+                day += dt.timedelta(days=self.rng.choice((1, 2, 2)))
         return (hi if wins[hi] == 4 else lo), day
 
     def _series_text(self, hi: int, lo: int, wins: dict[int, int]) -> str:
@@ -888,8 +1084,20 @@ class SyntheticLeague:
                 team = self.teams[(game.home, game.away)[side]]
                 total = game.totals[side]
                 wl = "W" if total[_PM] > 0 else "L"
-                rows.append([season_id, team.team_id, team.abbreviation, team.full_name,
-                             game.game_id, day, matchup, wl, *_box(total), 1])  # fmt: skip
+                rows.append(
+                    [
+                        season_id,
+                        team.team_id,
+                        team.abbreviation,
+                        team.full_name,
+                        game.game_id,
+                        day,
+                        matchup,
+                        wl,
+                        *_box(total),
+                        1,
+                    ]
+                )
         return rows
 
     def _player_rows(self, year: int, games: list[Game]) -> list[list]:
@@ -901,9 +1109,23 @@ class SyntheticLeague:
                 team = self.teams[(game.home, game.away)[side]]
                 wl = "W" if game.totals[side][_PM] > 0 else "L"
                 for line in game.lines[side]:
-                    rows.append([season_id, line[0], players[line[0]].name, team.team_id,
-                                 team.abbreviation, team.full_name, game.game_id, day, matchup,
-                                 wl, *_box(line), _fantasy(line), 1])  # fmt: skip
+                    rows.append(
+                        [
+                            season_id,
+                            line[0],
+                            players[line[0]].name,
+                            team.team_id,
+                            team.abbreviation,
+                            team.full_name,
+                            game.game_id,
+                            day,
+                            matchup,
+                            wl,
+                            *_box(line),
+                            _fantasy(line),
+                            1,
+                        ]
+                    )
         return rows
 
     def _common_all_players(self, params: Mapping[str, str]) -> dict:
@@ -929,10 +1151,15 @@ class SyntheticLeague:
 
     def _common_team_years(self, params: Mapping[str, str]) -> dict:
         rows = [
-            ["00", t.team_id, str(min(t.year_founded, ORIGIN_YEAR)), str(self.last_year),
-             t.abbreviation]
+            [
+                "00",
+                t.team_id,
+                str(min(t.year_founded, ORIGIN_YEAR)),
+                str(self.last_year),
+                t.abbreviation,
+            ]
             for t in self.teams
-        ]  # fmt: skip
+        ]
         return stats_body(
             "commonteamyears", params, [result_set("TeamYears", TEAM_YEARS_HEADERS, rows)]
         )
@@ -1023,10 +1250,15 @@ class SyntheticLeague:
         team = self.teams[(game.home, game.away)[side]]
         player = self._factory.by_id[line[0]]
         return {
-            "personId": player.pid, "firstName": player.first, "lastName": player.last,
-            "teamId": team.team_id, "teamCity": team.city, "teamName": team.nickname,
-            "teamTricode": team.abbreviation, "points": float(line[_PTS]),
-        }  # fmt: skip
+            "personId": player.pid,
+            "firstName": player.first,
+            "lastName": player.last,
+            "teamId": team.team_id,
+            "teamCity": team.city,
+            "teamName": team.nickname,
+            "teamTricode": team.abbreviation,
+            "points": float(line[_PTS]),
+        }
 
 
 # --------------------------------------------------------------------------- row helpers
@@ -1040,8 +1272,28 @@ def _pct(made: int, attempts: int) -> float | None:
 def _box(line: Line) -> list:
     """MIN .. PLUS_MINUS of a line, in LeagueGameLog column order."""
     _, minutes, fgm, fga, fg3m, fg3a, ftm, fta, oreb, dreb, ast, stl, blk, tov, pf, pts, pm = line
-    return [minutes, fgm, fga, _pct(fgm, fga), fg3m, fg3a, _pct(fg3m, fg3a), ftm, fta,
-            _pct(ftm, fta), oreb, dreb, oreb + dreb, ast, stl, blk, tov, pf, pts, pm]  # fmt: skip
+    return [
+        minutes,
+        fgm,
+        fga,
+        _pct(fgm, fga),
+        fg3m,
+        fg3a,
+        _pct(fg3m, fg3a),
+        ftm,
+        fta,
+        _pct(ftm, fta),
+        oreb,
+        dreb,
+        oreb + dreb,
+        ast,
+        stl,
+        blk,
+        tov,
+        pf,
+        pts,
+        pm,
+    ]
 
 
 def _fantasy(line: Line) -> float:
@@ -1055,12 +1307,23 @@ def _fantasy(line: Line) -> float:
 def _person_row(player: Player, last_year: int, team: Team | None) -> list:
     code = f"{player.first}_{player.last}".lower().replace(" ", "_")
     return [
-        player.pid, f"{player.last}, {player.first}", player.name, int(team is not None),
-        str(player.debut), str(last_year), code, code,
-        team.team_id if team else 0, team.city if team else "", team.nickname if team else "",
-        team.abbreviation if team else "", team.slug if team else "", team.slug if team else None,
-        "Y", "00",
-    ]  # fmt: skip
+        player.pid,
+        f"{player.last}, {player.first}",
+        player.name,
+        int(team is not None),
+        str(player.debut),
+        str(last_year),
+        code,
+        code,
+        team.team_id if team else 0,
+        team.city if team else "",
+        team.nickname if team else "",
+        team.abbreviation if team else "",
+        team.slug if team else "",
+        team.slug if team else None,
+        "Y",
+        "00",
+    ]
 
 
 def _schedule_team(team: Team, game: Game, side: int) -> dict:

@@ -1,5 +1,6 @@
 """The real nba_api client against the replay server on loopback, with every fault it injects."""
 
+import itertools
 import json
 import time
 
@@ -170,7 +171,7 @@ def test_min_request_interval_spaces_requests(replay, warehouse):
         client.fetch(CommonTeamYears, required={"TeamYears": ["TEAM_ID"]}, league_id="00")
     times = [r["time"] for r in replay.requests_for("commonteamyears")]
     assert len(times) == 3
-    assert all(b - a >= 0.24 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 0.24 for a, b in itertools.pairwise(times))
     assert client.stats.wait_seconds >= 0.4
 
 

@@ -19,7 +19,7 @@ def test_every_api_date_form_parses(text):
 
 
 def test_unknown_date_form_is_an_error():
-    with pytest.raises(ValueError, match="21.02.2026"):
+    with pytest.raises(ValueError, match=r"21\.02\.2026"):
         parse_api_date("21.02.2026")
 
 
