@@ -106,7 +106,7 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
         numbers = numbers.astype("float64")
         fractional = numbers.notna() & (numbers % 1 != 0)
         if fractional.any():
-            raise ValueError(f"non-integer value {numbers[fractional].iloc[0]!r}")
+            raise ValueError(f"non-integer value {float(numbers[fractional].iloc[0])!r}")
         return numbers.astype("Int64")
     if kind == "float":
         return pd.to_numeric(series, errors="raise").astype("float64")
@@ -140,7 +140,8 @@ def _stat_columns(prefix: tuple[Column, ...], suffix: tuple[Column, ...]) -> tup
     cols += [
         Column(n, "int") for n in ("oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
     ]
-    cols.append(Column("plus_minus", "int"))
+    # float: real game-finder team rows carry fractional values (-27.6)
+    cols.append(Column("plus_minus", "float"))
     return prefix + tuple(cols) + suffix
 
 

@@ -109,141 +109,27 @@ REGULAR, PLAYOFFS, PLAY_IN = "2", "4", "5"
 PLAY_IN_FIRST_YEAR = 2020
 
 _SEASON_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_EAST = frozenset(
-    {
-        "ATL",
-        "BOS",
-        "BKN",
-        "CHA",
-        "CHI",
-        "CLE",
-        "DET",
-        "IND",
-        "MIA",
-        "MIL",
-        "NYK",
-        "ORL",
-        "PHI",
-        "TOR",
-        "WAS",
-    }
-)
-_SLUG_OVERRIDES = {"PHI": "sixers", "POR": "blazers"}
 
-_FIRST_NAMES = (
-    "Aaron",
-    "Adrian",
-    "Alonzo",
-    "Andre",
-    "Antoine",
-    "Austin",
-    "Brandon",
-    "Bryce",
-    "Caleb",
-    "Cameron",
-    "Carlos",
-    "Cedric",
-    "Chris",
-    "Corey",
-    "Damon",
-    "Darius",
-    "Derek",
-    "Devin",
-    "Dominic",
-    "Elijah",
-    "Emmett",
-    "Felix",
-    "Gavin",
-    "Grant",
-    "Hakeem",
-    "Isaac",
-    "Jalen",
-    "Jamal",
-    "Jerome",
-    "Jordan",
-    "Julian",
-    "Keenan",
-    "Kendall",
-    "Lamar",
-    "Lionel",
-    "Malik",
-    "Marcus",
-    "Miles",
-    "Nolan",
-    "Omar",
-    "Quentin",
-    "Rashad",
-    "Reggie",
-    "Russell",
-    "Terrence",
-    "Tobias",
-    "Victor",
-    "Xavier",
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_EAST = frozenset(_words("ATL BOS BKN CHA CHI CLE DET IND MIA MIL NYK ORL PHI TOR WAS"))
+_SLUG_OVERRIDES = {"PHI": "sixers", "POR": "blazers"}
+_FIRST_NAMES = _words(
+    "Aaron Adrian Alonzo Andre Antoine Austin Brandon Bryce Caleb Cameron Carlos Cedric Chris "
+    "Corey Damon Darius Derek Devin Dominic Elijah Emmett Felix Gavin Grant Hakeem Isaac Jalen "
+    "Jamal Jerome Jordan Julian Keenan Kendall Lamar Lionel Malik Marcus Miles Nolan Omar "
+    "Quentin Rashad Reggie Russell Terrence Tobias Victor Xavier"
 )
-_LAST_NAMES = (
-    "Abbott",
-    "Alvarez",
-    "Barnett",
-    "Bishop",
-    "Blackwell",
-    "Bradford",
-    "Calloway",
-    "Carver",
-    "Chambers",
-    "Dalton",
-    "Dawson",
-    "Ellison",
-    "Fairbanks",
-    "Fletcher",
-    "Garrison",
-    "Gentry",
-    "Hadley",
-    "Harmon",
-    "Hollis",
-    "Ingram",
-    "Jennings",
-    "Kendrick",
-    "Kessler",
-    "Lockhart",
-    "Lowry",
-    "Maddox",
-    "Mercer",
-    "Monroe",
-    "Nash",
-    "Oakley",
-    "Okafor",
-    "Pennington",
-    "Prescott",
-    "Quarles",
-    "Ramsey",
-    "Redding",
-    "Rollins",
-    "Sampson",
-    "Sheffield",
-    "Sinclair",
-    "Stroud",
-    "Sutton",
-    "Talbot",
-    "Thornton",
-    "Underwood",
-    "Vance",
-    "Wakefield",
-    "Waller",
-    "Whitaker",
-    "Winslow",
-    "Yates",
-    "Zeller",
-    "Ashby",
-    "Brantley",
-    "Cordell",
-    "Delaney",
-    "Eastman",
-    "Fontaine",
-    "Goodwin",
-    "Holloway",
-    "Irving",
-    "Jarrett",
-    "Kimble",
+_LAST_NAMES = _words(
+    "Abbott Alvarez Barnett Bishop Blackwell Bradford Calloway Carver Chambers Dalton Dawson "
+    "Ellison Fairbanks Fletcher Garrison Gentry Hadley Harmon Hollis Ingram Jennings Kendrick "
+    "Kessler Lockhart Lowry Maddox Mercer Monroe Nash Oakley Okafor Pennington Prescott Quarles "
+    "Ramsey Redding Rollins Sampson Sheffield Sinclair Stroud Sutton Talbot Thornton Underwood "
+    "Vance Wakefield Waller Whitaker Winslow Yates Zeller Ashby Brantley Cordell Delaney "
+    "Eastman Fontaine Goodwin Holloway Irving Jarrett Kimble"
 )
 _NAME_SUFFIXES = ("", " II", " III", " IV", " V")
 
@@ -395,9 +281,8 @@ class _PlayerFactory:
         size = len(_FIRST_NAMES) * len(_LAST_NAMES)
         cell = (index * 7919 + self.seed) % size
         suffix = _NAME_SUFFIXES[min(index // size, len(_NAME_SUFFIXES) - 1)]
-        return _FIRST_NAMES[cell % len(_FIRST_NAMES)], _LAST_NAMES[
-            cell // len(_FIRST_NAMES)
-        ] + suffix
+        first, last = divmod(cell, len(_LAST_NAMES))
+        return _FIRST_NAMES[first], _LAST_NAMES[last] + suffix
 
     def new(self, rng: random.Random, debut: int, min_career: int = 1) -> Player:
         index = self.next_index
@@ -488,7 +373,7 @@ class Game:
     away: int
     tip: int  # minutes after midnight, US Eastern
     ot: int = 0
-    lines: tuple[list[Line], list[Line]] = ((), ())  # type: ignore[assignment]
+    lines: tuple[list[Line], list[Line]] = field(default_factory=lambda: ([], []))
     totals: tuple[Line, Line] = ((), ())
     records: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
     seeds: tuple[int | None, int | None] = (None, None)
@@ -1067,12 +952,12 @@ class SyntheticLeague:
             headers, rows = PLAYER_LOG_HEADERS, self._player_rows(year, games)
         return stats_body("leaguegamelog", params, [result_set("LeagueGameLog", headers, rows)])
 
-    def _sides(self, game: Game) -> list[tuple[int, int, str]]:
-        """(side, opponent side, MATCHUP) for both teams of a game, in TEAM_ID order."""
+    def _sides(self, game: Game) -> list[tuple[int, str]]:
+        """(side, MATCHUP) for both teams of a game (side 0 is home), in TEAM_ID order."""
         home, away = self.teams[game.home], self.teams[game.away]
         sides = [
-            (0, 1, f"{home.abbreviation} vs. {away.abbreviation}"),
-            (1, 0, f"{away.abbreviation} @ {home.abbreviation}"),
+            (0, f"{home.abbreviation} vs. {away.abbreviation}"),
+            (1, f"{away.abbreviation} @ {home.abbreviation}"),
         ]
         return sorted(sides, key=lambda s: game.totals[s[0]][0])
 
@@ -1080,7 +965,7 @@ class SyntheticLeague:
         rows = []
         for game in games:
             season_id, day = f"{game.kind}{year}", game.day.isoformat()
-            for side, _, matchup in self._sides(game):
+            for side, matchup in self._sides(game):
                 team = self.teams[(game.home, game.away)[side]]
                 total = game.totals[side]
                 wl = "W" if total[_PM] > 0 else "L"
@@ -1105,7 +990,7 @@ class SyntheticLeague:
         rows = []
         for game in games:
             season_id, day = f"{game.kind}{year}", game.day.isoformat()
-            for side, _, matchup in self._sides(game):
+            for side, matchup in self._sides(game):
                 team = self.teams[(game.home, game.away)[side]]
                 wl = "W" if game.totals[side][_PM] > 0 else "L"
                 for line in game.lines[side]:
@@ -1172,7 +1057,8 @@ class SyntheticLeague:
         opening_monday = season.opening - dt.timedelta(days=season.opening.weekday())
         by_day: dict[dt.date, list[dict]] = {}
         for game in season.games:
-            by_day.setdefault(game.day, []).append(self._schedule_game(game, opening_monday))
+            slate = by_day.setdefault(game.day, [])
+            slate.append(self._schedule_game(game, opening_monday, len(slate) + 1))
         last = max(by_day)
         weeks = [
             {
@@ -1201,7 +1087,7 @@ class SyntheticLeague:
             },
         }
 
-    def _schedule_game(self, game: Game, opening_monday: dt.date) -> dict:
+    def _schedule_game(self, game: Game, opening_monday: dt.date, sequence: int) -> dict:
         home, away = self.teams[game.home], self.teams[game.away]
         est = dt.datetime.combine(game.day, dt.time(game.tip // 60, game.tip % 60))
         utc = est + dt.timedelta(hours=_utc_offset(game.day))
@@ -1211,7 +1097,7 @@ class SyntheticLeague:
             "gameCode": f"{game.day:%Y%m%d}/{away.abbreviation}{home.abbreviation}",
             "gameStatus": 3,
             "gameStatusText": _status_text(game.ot),
-            "gameSequence": 0,
+            "gameSequence": sequence,
             "gameDateEst": _iso_z(game.day),
             "gameTimeEst": f"1900-01-01T{est:%H:%M}:00Z",
             "gameDateTimeEst": f"{est:%Y-%m-%dT%H:%M}:00Z",

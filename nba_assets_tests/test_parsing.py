@@ -1,0 +1,71 @@
+"""Parsing on real recorded rows (not only our own synthetic ones)."""
+
+import datetime as dt
+
+import pytest
+
+from nba_assets.parsing import ParseError, parse_boxscores, parse_players, parse_teams
+from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
+from nba_assets_tests.conftest import fixture_body
+
+
+def test_player_rows_of_the_real_playergamelog():
+    body = fixture_body("playergamelog-18eedc2bbb.json")
+    frame = parse_boxscores(PLAYER_BOXSCORES, body, "PlayerGameLog")
+    raw = body["resultSets"][0]
+    assert len(frame) == len(raw["rowSet"]) == 53
+    first = dict(
+        zip(raw["headers"], raw["rowSet"][-1], strict=True)
+    )  # the recording is newest-first
+    row = frame.iloc[0]
+    assert row["player_id"] == first["Player_ID"] == 1628378
+    assert row["game_id"] == first["Game_ID"] and row["game_date"] == dt.date(2025, 10, 22)
+    assert (row["pts"], row["fgm"], row["fga"], row["fg_pct"]) == (
+        first["PTS"],
+        first["FGM"],
+        first["FGA"],
+        first["FG_PCT"],
+    )
+    assert row["season_type"] == "Regular Season" and row["player_name"] is None
+    assert frame["game_date"].is_monotonic_increasing
+
+
+def test_player_rows_of_the_real_game_finder_cover_every_season_type():
+    body = fixture_body("leaguegamefinder-373ac7ae49.json")
+    frame = parse_boxscores(PLAYER_BOXSCORES, body, "LeagueGameFinderResults")
+    assert len(frame) == 82 and set(frame["player_name"]) == {"LeBron James"}
+    assert set(frame["season_type"]) >= {"Pre Season", "Regular Season", "Playoffs"}
+    cup_final = frame[frame["game_id"] == "0062300001"]
+    assert list(cup_final["season_type"]) == ["NBA Cup"] and cup_final["game_date"].iloc[
+        0
+    ] == dt.date(2023, 12, 9)
+    assert str(frame["plus_minus"].dtype) == "float64" and frame["fantasy_pts"].isna().all()
+
+
+def test_team_rows_keep_nulls_and_overtime_minutes():
+    frame = parse_boxscores(
+        TEAM_BOXSCORES, fixture_body("leaguegamefinder-66e5da9b12.json"), "LeagueGameFinderResults"
+    )
+    assert len(frame) == 2460 and frame["game_date"].min() == dt.date(2023, 10, 24)
+    assert frame["min"].isna().sum() == 1 and frame["min"].max() >= 265
+
+
+def test_a_non_integer_count_is_a_parse_error():
+    body = fixture_body("leaguegamelog-d25cde14d9.json")
+    body["resultSets"][0]["rowSet"][0][26] = 101.5  # PTS
+    with pytest.raises(ParseError, match=r"team_boxscores\.pts: non-integer value 101.5"):
+        parse_boxscores(TEAM_BOXSCORES, body)
+
+
+def test_teams_join_franchise_years_with_identity():
+    frame = parse_teams(fixture_body("commonteamyears-13ba30aad7.json"))
+    assert len(frame) == 45 and frame["team_id"].is_unique
+    defunct = frame[~frame["is_active"]]
+    assert len(defunct) == 15 and defunct["full_name"].isna().all()
+
+
+def test_players_are_keyed_by_player_id():
+    frame = parse_players(fixture_body("commonallplayers-37860d42e8.json"))
+    assert (
+        len(frame) == 5111 and frame["player_id"].is_unique and frame["from_year"].dtype == "Int64"
+    )
