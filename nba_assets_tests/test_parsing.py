@@ -43,11 +43,12 @@ def test_player_rows_of_the_real_game_finder_cover_every_season_type():
 
 
 def test_team_rows_keep_nulls_and_overtime_minutes():
-    frame = parse_boxscores(
-        TEAM_BOXSCORES, fixture_body("leaguegamefinder-66e5da9b12.json"), "LeagueGameFinderResults"
-    )
+    body = fixture_body("leaguegamefinder-66e5da9b12.json")
+    body["resultSets"][0]["rowSet"][0][8] = None  # MIN, as the API sometimes sends it
+    frame = parse_boxscores(TEAM_BOXSCORES, body, "LeagueGameFinderResults")
     assert len(frame) == 2460 and frame["game_date"].min() == dt.date(2023, 10, 24)
     assert frame["min"].isna().sum() == 1 and frame["min"].max() >= 265
+    assert frame["min"].dtype == "Int64"
 
 
 def test_a_non_integer_count_is_a_parse_error():
