@@ -49,18 +49,23 @@ def run_demo(season: str, start: str, end: str) -> int:
 
     settings = Settings.from_env()
     began = time.monotonic()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    print(f"nba-assets demo: source={settings.source}, season {season}, games {start}..{end}")
     with dg.DagsterInstance.get() as instance:
         reference = defs.resolve_job_def("reference_job").execute_in_process(
-            instance=instance, run_config={"ops": {"players": {"config": {"season": season}}}}
+            instance=instance,
+            run_config={**quiet, "ops": {"players": {"config": {"season": season}}}},
+            raise_on_error=False,
         )
         boxscores = defs.resolve_job_def("boxscores_job").execute_in_process(
-            instance=instance, tags={RANGE_START_TAG: start, RANGE_END_TAG: end}
+            instance=instance,
+            run_config=quiet,
+            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            raise_on_error=False,
         )
         results = [reference, boxscores]
-        print(f"nba-assets demo: source={settings.source}, season {season}, games {start}..{end}")
         for result in results:
-            for event in result.get_asset_materialization_events():
-                _print_materialization(event)
+            _print_summary(result)
     elapsed = time.monotonic() - began
     print(
         f"\nwarehouse: {Path(settings.warehouse).resolve() if '://' not in settings.warehouse else settings.warehouse}"
@@ -73,16 +78,26 @@ def run_demo(season: str, start: str, end: str) -> int:
     return 0 if all(r.success for r in results) else 1
 
 
-def _print_materialization(event) -> None:
-    materialization = event.event_specific_data.materialization
-    meta = materialization.metadata
-    rows = meta.get("dagster/row_count")
-    calls = meta.get("api_calls")
-    where = meta.get("path")
-    print(
-        f"  {materialization.asset_key.to_user_string():<17} rows={getattr(rows, 'value', rows)!s:<6} "
-        f"api_calls={getattr(calls, 'value', calls)!s:<3} {getattr(where, 'value', where) or ''}"
-    )
+def _print_summary(result) -> None:
+    """One line per asset: rows, partitions, API calls and where the files are."""
+    by_asset: dict[str, list] = {}
+    for event in result.get_asset_materialization_events():
+        by_asset.setdefault(event.asset_key.to_user_string(), []).append(event.materialization)
+    for asset, materializations in by_asset.items():
+        meta = {k: getattr(v, "value", v) for k, v in materializations[0].metadata.items()}
+        rows = meta.get("rows_in_run", meta.get("dagster/row_count"))
+        days = (
+            f"{len(materializations)} partitions"
+            if materializations[0].partition
+            else "unpartitioned"
+        )
+        print(
+            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path')}"
+        )
+    if not result.success:
+        for event in result.all_events:
+            if event.event_type_value == "STEP_FAILURE":
+                print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}")
 
 
 def run_replay_server(args: argparse.Namespace) -> int:

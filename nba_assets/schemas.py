@@ -29,14 +29,15 @@ class Column:
     required: bool = True  # the API must send it (else SchemaDriftError); optional ones become null
 
     def pandas_check(self) -> PandasColumn:
-        non_null = not self.nullable
+        # nulls are legal in nullable columns: value checks skip them, non-null ones forbid them
+        options = {"non_nullable": not self.nullable, "ignore_missing_vals": self.nullable}
         if self.kind == "int":
-            return PandasColumn.integer_column(self.name, non_nullable=non_null)
+            return PandasColumn.integer_column(self.name, **options)
         if self.kind == "float":
-            return PandasColumn.float_column(self.name, non_nullable=non_null)
+            return PandasColumn.float_column(self.name, **options)
         if self.kind == "bool":
-            return PandasColumn.boolean_column(self.name, non_nullable=non_null)
-        return PandasColumn.exists(self.name, non_nullable=non_null)
+            return PandasColumn.boolean_column(self.name, **options)
+        return PandasColumn.exists(self.name, **options)
 
 
 @dataclass(frozen=True)
