@@ -35,7 +35,7 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     bytes: int = 0
-    api_seconds: float = 0.0
+    seconds: float = 0.0
     wait_seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -214,7 +214,7 @@ class NbaStatsClient(dg.ConfigurableResource):
         except requests.RequestException as exc:
             raise self._transient(name, params, attempt, f"connection failed: {exc}") from exc
         finally:
-            self._stats.api_seconds += time.monotonic() - started
+            self._stats.seconds += time.monotonic() - started
         response: requests.Response = self._local.response
         text = response.text
         self._stats.bytes += len(response.content)

@@ -20,6 +20,11 @@ class NotServed(LookupError):
 def parse_api_date(value: str) -> dt.date:
     """Parse every date form stats.nba.com uses or accepts (MM/DD/YYYY, ISO, 'Feb 20, 2026')."""
     text = value.strip()
+    if len(text) == 10 and text[4] == "-":  # ISO, the common case: skip strptime's cost
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()

@@ -551,7 +551,7 @@ def _plus_minus(rng: random.Random, lines: list[list[int]], margin: int) -> None
         round(5 * margin * line[1] / total + e - drift * line[1] / total)
         for line, e in zip(lines, noise, strict=True)
     ]
-    pass
+    values[0] += 5 * margin - sum(values)
     for line, value in zip(lines, values, strict=True):
         line[_PM] = value
 
