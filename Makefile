@@ -7,6 +7,7 @@ DVC_ENV := $(VENV)/dvc-env
 STAMP := $(VENV)/.installed
 export NBA_ASSETS_SOURCE ?= synthetic
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export NBA_ASSETS_WAREHOUSE ?= $(CURDIR)/warehouse
 
 .PHONY: setup demo ui test lint lock clean
 

@@ -180,3 +180,20 @@ def test_requests_carry_extra_headers_and_no_stats_host_header(replay, warehouse
     headers = client.request_headers()
     assert headers["X-Team"] == "data-eng" and "Host" not in headers
     assert headers["Accept-Encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("source", ["replay", "synthetic"])
+def test_offline_sources_start_their_own_loopback_server(source, warehouse):
+    from nba_assets.source.client import NbaStatsClient
+    from nba_assets_tests.conftest import FIXTURES
+
+    client = NbaStatsClient(
+        source=source,
+        recordings=str(FIXTURES),
+        synthetic_seasons="2024-25",
+        warehouse=str(warehouse),
+        min_request_interval=0,
+    )
+    assert client.resolved_base_url().startswith("http://127.0.0.1:")
+    fetched = client.fetch(CommonTeamYears, required={"TeamYears": ["TEAM_ID"]}, league_id="00")
+    assert len(fetched.body["resultSets"][0]["rowSet"]) == (45 if source == "replay" else 30)

@@ -1,0 +1,74 @@
+"""The code location loads, and the graph has the shape operators rely on."""
+
+import dagster as dg
+import pytest
+
+from nba_assets.cli import LOCAL_INSTANCE_YAML
+from nba_assets.definitions import build_definitions, defs
+from nba_assets.settings import Settings
+from nba_assets.source.client import API_POOL
+
+CORE = {"teams", "players", "team_boxscores", "player_boxscores"}
+
+
+def test_defs_load_with_every_contract_asset_key_and_job():
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == CORE
+    for job in ("reference_job", "boxscores_job"):
+        assert defs.resolve_job_def(job) is not None
+
+
+def test_every_api_asset_runs_in_the_api_pool():
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if "nba" in assets_def.required_resource_keys:
+            assert assets_def.op.pool == API_POOL, assets_def.key
+
+
+def test_boxscores_are_daily_us_eastern_single_run_backfills():
+    graph = defs.resolve_asset_graph()
+    for key in ("team_boxscores", "player_boxscores"):
+        node = graph.get(dg.AssetKey(key))
+        assert node.partitions_def.get_first_partition_key() == "1996-11-01"
+        assert node.partitions_def.timezone == "US/Eastern"
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_local_instance_allows_one_api_step_at_a_time(tmp_path):
+    (tmp_path / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_settings_come_from_the_environment_with_safe_defaults():
+    assert Settings.from_env({}) == Settings()
+    custom = Settings.from_env(
+        {
+            "NBA_ASSETS_SOURCE": "synthetic",
+            "NBA_ASSETS_WAREHOUSE": "s3://bucket/prefix",
+            "NBA_ASSETS_MIN_REQUEST_INTERVAL": "1.5",
+            "NBA_ASSETS_EXTRA_HEADERS": '{"X-Key": "v"}',
+            "NBA_ASSETS_SYNTHETIC_SEASONS": "2020-21:2021-22",
+        }
+    )
+    assert (custom.source, custom.warehouse, custom.min_request_interval) == (
+        "synthetic",
+        "s3://bucket/prefix",
+        1.5,
+    )
+    resources = build_definitions(custom).resources
+    assert resources["nba"].extra_headers == {"X-Key": "v"}
+    assert resources["io_manager"].warehouse == "s3://bucket/prefix"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NBA_ASSETS_SOURCE": "cache"}, "expected one of live, replay, synthetic"),
+        ({"NBA_ASSETS_SOURCE": "replay"}, "needs NBA_ASSETS_RECORDINGS"),
+        ({"NBA_ASSETS_MAX_ATTEMPTS": "many"}, "is not a number"),
+        ({"NBA_ASSETS_EXTRA_HEADERS": "[1]"}, "JSON object"),
+    ],
+)
+def test_bad_settings_are_named(env, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env)
