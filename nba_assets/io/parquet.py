@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -43,13 +44,21 @@ def parquet_bytes(spec: TableSpec | None, frame: pd.DataFrame, provenance: list[
     file_meta = {
         PROVENANCE_KEY: json.dumps(provenance, sort_keys=True).encode(),
         b"nba_assets.table": (spec.name if spec else "").encode(),
-        b"nba_assets.version": version("nba_assets").encode(),
-        b"nba_api.version": version("nba_api").encode(),
+        **_version_metadata(),
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **file_meta})
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
+
+
+@functools.cache
+def _version_metadata() -> dict[bytes, bytes]:
+    # importlib.metadata scans sys.path on every call: ~10 ms, per file, adds up in a backfill
+    return {
+        b"nba_assets.version": version("nba_assets").encode(),
+        b"nba_api.version": version("nba_api").encode(),
+    }
 
 
 def read_frame(path: UPath) -> pd.DataFrame:
