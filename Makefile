@@ -13,12 +13,12 @@ export NBA_ASSETS_WAREHOUSE ?= $(CURDIR)/warehouse
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt constraints-dvc.txt
+$(STAMP): pyproject.toml requirements.txt requirements-dvc.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.txt -e '.[dev]'
 	test -x $(DVC_ENV)/bin/python || $(PYTHON) -m venv $(DVC_ENV)
-	$(DVC_ENV)/bin/python -m pip install --quiet -c constraints-dvc.txt dvc
+	$(DVC_ENV)/bin/python -m pip install --quiet -c requirements-dvc.txt dvc
 	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\nexec "$$(dirname "$$0")/../dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
 	chmod +x $(BIN)/dvc
 	touch $(STAMP)
@@ -39,11 +39,16 @@ lint: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
 	$(BIN)/ruff format --check nba_assets nba_assets_tests bench
 
-# Re-pin the lock files from a fresh resolve of pyproject.toml.
+# Re-pin the lock files from a fresh resolve of pyproject.toml (and of dvc).
 lock:
 	rm -rf /tmp/nba-assets-lock && $(PYTHON) -m venv /tmp/nba-assets-lock
 	/tmp/nba-assets-lock/bin/pip install --quiet -e '.[dev]'
-	/tmp/nba-assets-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	{ echo '# Pinned versions of every package (a pip constraints file; `make lock` regenerates it).'; \
+	  /tmp/nba-assets-lock/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.txt
+	rm -rf /tmp/nba-assets-lock && $(PYTHON) -m venv /tmp/nba-assets-lock
+	/tmp/nba-assets-lock/bin/pip install --quiet dvc
+	{ echo '# Pinned versions for the separate DVC environment (.venv/dvc-env).'; \
+	  /tmp/nba-assets-lock/bin/pip freeze; } > requirements-dvc.txt
 
 clean:
 	rm -rf $(VENV) .dagster_home warehouse
