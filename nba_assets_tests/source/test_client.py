@@ -197,3 +197,11 @@ def test_offline_sources_start_their_own_loopback_server(source, warehouse):
     assert client.resolved_base_url().startswith("http://127.0.0.1:")
     fetched = client.fetch(CommonTeamYears, required={"TeamYears": ["TEAM_ID"]}, league_id="00")
     assert len(fetched.body["resultSets"][0]["rowSet"]) == (45 if source == "replay" else 30)
+
+
+def test_latency_within_the_timeout_costs_time_not_attempts(replay, warehouse):
+    replay.faults.update({"latency": 0.3})
+    client = make_client(replay, warehouse, request_timeout=2.0)
+    fetched = fetch_week(client)
+    assert fetched.attempts == 1 and client.stats.seconds >= 0.3
+    assert fetched.body["resultSets"][0]["rowSet"] == expected_week_rows()
