@@ -16,72 +16,24 @@ from nba_api.stats.static import teams as static_teams
 
 from nba_assets.source.protocol import NotServed
 from nba_assets.source.synthetic import DEFAULT_SEED, SyntheticLeague, parse_season_range
+from nba_assets_tests.conftest import fixture_body
 
 SEASON = "2024-25"
-TEAM_HEADERS = [
-    "SEASON_ID",
-    "TEAM_ID",
-    "TEAM_ABBREVIATION",
-    "TEAM_NAME",
-    "GAME_ID",
-    "GAME_DATE",
-    "MATCHUP",
-    "WL",
-    "MIN",
-    "FGM",
-    "FGA",
-    "FG_PCT",
-    "FG3M",
-    "FG3A",
-    "FG3_PCT",
-    "FTM",
-    "FTA",
-    "FT_PCT",
-    "OREB",
-    "DREB",
-    "REB",
-    "AST",
-    "STL",
-    "BLK",
-    "TOV",
-    "PF",
-    "PTS",
-    "PLUS_MINUS",
-    "VIDEO_AVAILABLE",
-]
+
+
+def _real_headers(name: str) -> list[str]:
+    return fixture_body(name)["resultSets"][0]["headers"]
+
+
+#: Real layouts, from the recordings: the 2025-26 league game log (team rows), and the player
+#: layout = team layout + PLAYER_ID, PLAYER_NAME after SEASON_ID + FANTASY_PTS before VIDEO_AVAILABLE.
+TEAM_HEADERS = _real_headers("leaguegamelog-d25cde14d9.json")
 PLAYER_HEADERS = [
-    "SEASON_ID",
-    "PLAYER_ID",
-    "PLAYER_NAME",
-    "TEAM_ID",
-    "TEAM_ABBREVIATION",
-    "TEAM_NAME",
-    "GAME_ID",
-    "GAME_DATE",
-    "MATCHUP",
-    "WL",
-    "MIN",
-    "FGM",
-    "FGA",
-    "FG_PCT",
-    "FG3M",
-    "FG3A",
-    "FG3_PCT",
-    "FTM",
-    "FTA",
-    "FT_PCT",
-    "OREB",
-    "DREB",
-    "REB",
-    "AST",
-    "STL",
-    "BLK",
-    "TOV",
-    "PF",
-    "PTS",
-    "PLUS_MINUS",
+    *TEAM_HEADERS[:1],
+    *_real_headers("leaguegamefinder-373ac7ae49.json")[1:3],
+    *TEAM_HEADERS[1:-1],
     "FANTASY_PTS",
-    "VIDEO_AVAILABLE",
+    TEAM_HEADERS[-1],
 ]
 SUMMED = [
     "MIN",
