@@ -122,7 +122,8 @@ def run_replay_server(args: argparse.Namespace) -> int:
         empty=args.fault_empty,
         drop_column=args.drop_column,
     )
-    server = ReplayServer(backend, host=args.host, port=args.port, faults=faults)
+    echo = None if args.quiet else sys.stderr
+    server = ReplayServer(backend, host=args.host, port=args.port, faults=faults, echo=echo)
     print(server.url, flush=True)
     try:
         server.serve_forever()
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--host", default="127.0.0.1")
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    replay.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
     faults = replay.add_argument_group("fault injection (counts apply to the next N requests)")
     faults.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to every response"

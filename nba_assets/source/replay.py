@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from nba_assets.source.protocol import NotServed
@@ -78,10 +78,16 @@ class ReplayServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, backend: Backend, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None
+        self,
+        backend: Backend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Faults | None = None,
+        echo: TextIO | None = None,
     ):
         super().__init__((host, port), _Handler)
         self.backend = backend
+        self.echo = echo  # where to print one line per request (the CLI passes stderr)
         self.faults = faults or Faults()
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -118,8 +124,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms stall
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: the server keeps its own log
-        return
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.echo is not None:
+            self.server.echo.write(f"{self.log_date_time_string()} {format % args}\n")
+            self.server.echo.flush()
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
