@@ -77,3 +77,55 @@ def test_dagster_cli_partition_range_lands_exact_recorded_rows(tmp_path):
             column
         )
     assert left["fg_pct"].tolist() == right["fg_pct"].tolist()
+
+
+def test_killed_run_leaves_no_partition_and_a_rerun_repairs(tmp_path, replay):
+    import signal
+    import time
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
+    }
+    env = {
+        **clean,
+        "DAGSTER_HOME": str(home),
+        "NBA_STATS_BASE_URL": replay.url,
+        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "warehouse"),
+        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
+    }
+    args = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "nba_assets.definitions",
+        "--select",
+        "team_boxscores",
+        "--partition-range",
+        "2025-11-01...2025-11-07",
+    ]
+    replay.faults.update({"latency": 60})
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not replay.requests_for("leaguegamelog") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert replay.requests_for("leaguegamelog"), "the run never reached the API"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    boxscores = tmp_path / "warehouse" / "team_boxscores"
+    assert not boxscores.exists() or not list(boxscores.glob("*.parquet"))
+    replay.faults.update({"latency": 0})
+    run(args, cwd=REPO, **{k: v for k, v in env.items() if k not in clean})
+    assert len(list(boxscores.glob("*.parquet"))) == 7
