@@ -78,7 +78,7 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         day = context.asset_partition_key if context.has_asset_partitions else None
-        self._write(context, obj, path, day)
+        self._publish(obj, path, TABLES.get(context.asset_key.path[-1]), day)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return read_frame(path)
@@ -91,73 +91,73 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         return loaded
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        if not context.has_asset_partitions or len(context.asset_partition_keys) == 1:
-            super().handle_output(context, obj)
+        """One file per partition in the output, each written only once all rows are placed.
+
+        UPathIOManager refuses one output for many partitions (dagster-io/dagster#14332), so a
+        ranged run is split here by the partition column, one file per day (empty days too).
+        """
+        spec = TABLES.get(context.asset_key.path[-1])
+        if not context.has_asset_partitions:
+            path = self._get_path(context)
+            nbytes = self._publish(obj, path, spec, None)
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(str(path)),
+                    "bytes_written": nbytes,
+                    **_frame_metadata(spec, obj),
+                }
+            )
             return
-        # UPathIOManager refuses one output for many partitions (dagster-io/dagster#14332):
-        # a ranged run writes each day's slice to that day's own file.
         paths = self._get_paths_for_partitions(context)
-        column = _partition_column(context)
-        keys = obj[column].map(lambda d: d.isoformat()) if len(obj) else pd.Series([], dtype=object)
-        outside = sorted(set(keys) - set(paths))
+        days = _day_keys(obj, _partition_column(context))
+        outside = sorted(set(days) - set(paths))
         if outside:
             raise ValueError(
-                f"{context.asset_key.to_user_string()}: rows dated {outside[:3]} fall outside the run's partitions"
+                f"{context.asset_key.to_user_string()}: rows dated {outside[:3]} fall outside the run's partitions {min(paths)}..{max(paths)}"
             )
-        written, rows_by_partition = 0, {}
+        nbytes, rows_by_partition = 0, {}
         for key, path in paths.items():
-            self.make_directory(path.parent)
-            day_rows = obj[keys == key]
-            written += self._write(context, day_rows, path, key, check=False)
+            day_rows = obj[days == key]
+            nbytes += self._publish(day_rows, path, spec, key)
             rows_by_partition[key] = len(day_rows)
-        # one output, many partition events: a row count would be wrong for each day, so say both
-        metadata = self._frame_metadata(context, obj)
-        metadata["rows_in_run"] = metadata.pop("dagster/row_count")
-        context.add_output_metadata(
-            {
-                "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
-                "partitions_written": len(paths),
-                "rows_by_partition": dg.MetadataValue.json(rows_by_partition),
-                "bytes_written": written,
-                **metadata,
-            }
-        )
+        metadata = {
+            "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
+            "bytes_written": nbytes,
+            **_frame_metadata(spec, obj),
+        }
+        if len(paths) > 1:
+            # one output, one event per partition: a single row count would be wrong for each day
+            metadata["rows_in_run"] = metadata.pop("dagster/row_count")
+            metadata["partitions_written"] = len(paths)
+            metadata["rows_by_partition"] = dg.MetadataValue.json(rows_by_partition)
+        context.add_output_metadata(metadata)
 
-    def get_metadata(self, context: dg.OutputContext, obj: pd.DataFrame) -> dict[str, Any]:
-        return {"bytes_written": self._last_bytes, **self._frame_metadata(context, obj)}
-
-    def _write(
-        self,
-        context: dg.OutputContext,
-        frame: pd.DataFrame,
-        path: UPath,
-        day: str | None,
-        check: bool = True,
+    def _publish(
+        self, frame: pd.DataFrame, path: UPath, spec: TableSpec | None, day: str | None
     ) -> int:
-        spec = TABLES.get(context.asset_key.path[-1])
-        if day is not None and check and len(frame):
-            dates = {d.isoformat() for d in frame[_partition_column(context)]}
-            if dates - {day}:
-                raise ValueError(
-                    f"{context.asset_key.to_user_string()} partition {day}: rows dated {sorted(dates - {day})[:3]}"
-                )
+        """Serialize and atomically publish one file; the seam where staging/audit can go."""
         requests = frame.attrs.get(PROVENANCE_ATTR, [])
         data = parquet_bytes(spec, frame.reset_index(drop=True), provenance_for_day(requests, day))
+        self.make_directory(path.parent)
         write_atomic(path, data)
-        self._last_bytes = len(data)
         return len(data)
 
-    def _frame_metadata(self, context: dg.OutputContext, frame: pd.DataFrame) -> dict[str, Any]:
-        spec = TABLES.get(context.asset_key.path[-1])
-        meta: dict[str, Any] = {
-            "dagster/row_count": len(frame),
-            "preview": dg.MetadataValue.md(frame.head(_PREVIEW_ROWS).to_markdown(index=False))
-            if len(frame)
-            else dg.MetadataValue.md("(no rows)"),
-        }
-        if spec is not None:
-            meta["dagster/column_schema"] = spec.table_schema()
-        return meta
+
+def _day_keys(frame: pd.DataFrame, column: str) -> pd.Series:
+    if not len(frame):
+        return pd.Series([], dtype=object)
+    return frame[column].map(lambda d: d.isoformat())
+
+
+def _frame_metadata(spec: TableSpec | None, frame: pd.DataFrame) -> dict[str, Any]:
+    preview = frame.head(_PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "(no rows)"
+    meta: dict[str, Any] = {
+        "dagster/row_count": len(frame),
+        "preview": dg.MetadataValue.md(preview),
+    }
+    if spec is not None:
+        meta["dagster/column_schema"] = spec.table_schema()
+    return meta
 
 
 def _partition_column(context: dg.OutputContext) -> str:

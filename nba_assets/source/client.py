@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import dagster as dg
@@ -57,7 +57,6 @@ class Fetched:
     attempts: int
     url: str
     nbytes: int = 0
-    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 class _Throttle:
