@@ -106,6 +106,10 @@ class NbaStatsClient(dg.ConfigurableResource):
     _stats: ClientStats = PrivateAttr(default_factory=ClientStats)
     _local: threading.local = PrivateAttr(default_factory=threading.local)
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._session is not None:
+            self._session.close()
+
     @property
     def stats(self) -> ClientStats:
         return self._stats
@@ -172,8 +176,10 @@ class NbaStatsClient(dg.ConfigurableResource):
         last: TransientResponseError | None = None
         for attempt in range(1, self.max_attempts + 1):
             if last is not None:
+                delay = self._backoff(attempt - 1, last.retry_after)
+                dg.get_dagster_logger().warning(f"retrying in {delay:.1f}s: {last}")
                 self._stats.retries += 1
-                self._sleep(self._backoff(attempt - 1, last.retry_after))
+                self._sleep(delay)
             try:
                 return self._attempt(name, endpoint.parameters, params, attempt, required)
             except TransientResponseError as exc:
