@@ -38,9 +38,7 @@ reference_job = dg.define_asset_job(
     "reference_job", selection=dg.AssetSelection.groups("reference")
 )
 boxscores_job = dg.define_asset_job(
-    "boxscores_job",
-    selection=dg.AssetSelection.groups("boxscores"),
-    partitions_def=team_boxscores.partitions_def,
+    "boxscores_job", selection=dg.AssetSelection.groups("boxscores")
 )
 
 

@@ -46,7 +46,12 @@ def fetch_game_logs(
             direction="ASC",
         )
         frame = parse_boxscores(spec, response.body)
-        frames.append(frame[(frame["game_date"] >= start) & (frame["game_date"] <= end)])
+        inside = (frame["game_date"] >= start) & (frame["game_date"] <= end)
+        if not inside.all():  # the API ignored DateFrom/DateTo: keep only what this run owns
+            dg.get_dagster_logger().warning(
+                f"{spec.name}: dropped {int((~inside).sum())} rows dated outside {start}..{end}"
+            )
+        frames.append(frame[inside])
         fetched.append(response)
         records.append(request_record(response, (request.date_from, request.date_to)))
     table = pd.concat(frames, ignore_index=True)

@@ -132,7 +132,6 @@ def test_cli_server_prints_its_url_and_serves_the_unmodified_client(tmp_path):
             ]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
-    logged = proc.stderr.read()
+        _, logged = proc.communicate(timeout=10)
     assert '"GET /stats/leaguegamelog?Season=2025-26 HTTP/1.1" 503' in logged
     assert logged.count("GET /stats/leaguegamefinder?") == 1
