@@ -1,4 +1,4 @@
-"""`nba-assets`: the offline demo and the replay server."""
+"""`nba-assets`: the offline demo, the replay server, and recovery after a killed run."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ concurrency:
     # Steps that call stats.nba.com run in the `nba_api` pool: one at a time across all runs,
     # so the client's minimum request interval holds for the whole instance.
     default_limit: 1
+run_monitoring:
+  # with `dagster dev` (its daemon), a run that ended by being terminated in the UI gives its
+  # pool slot back; a run whose process was killed outright needs `nba-assets recover`
+  enabled: true
+  free_slots_after_run_end_seconds: 10
 """
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -45,6 +50,7 @@ def run_demo(season: str, start: str, end: str) -> int:
     import dagster as dg
 
     from nba_assets.definitions import defs
+    from nba_assets.recovery import release_dead_runs
     from nba_assets.settings import Settings
 
     settings = Settings.from_env()
@@ -52,6 +58,8 @@ def run_demo(season: str, start: str, end: str) -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     print(f"nba-assets demo: source={settings.source}, season {season}, games {start}..{end}")
     with dg.DagsterInstance.get() as instance:
+        for run_id in release_dead_runs(instance):
+            print(f"  released killed run {run_id} (marked failed, nba_api pool slot freed)")
         reference = defs.resolve_job_def("reference_job").execute_in_process(
             instance=instance,
             run_config={**quiet, "ops": {"players": {"config": {"season": season}}}},
@@ -100,6 +108,22 @@ def _print_summary(result) -> None:
                 print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}")
 
 
+def run_recover() -> int:
+    """Mark runs whose worker was killed as failed and free their nba_api pool slots."""
+    import dagster as dg
+
+    from nba_assets.recovery import release_dead_runs
+
+    ensure_instance_home()
+    with dg.DagsterInstance.get() as instance:
+        released = release_dead_runs(instance)
+    for run_id in released:
+        print(f"released {run_id}: marked failed, nba_api pool slot freed")
+    if not released:
+        print("no killed runs: nothing holds the nba_api pool")
+    return 0
+
+
 def run_replay_server(args: argparse.Namespace) -> int:
     from nba_assets.source.replay import Faults, ReplayServer, make_backend
 
@@ -144,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--season", default=DEMO_SEASON)
     demo.add_argument("--start", default=DEMO_START, help="first game date (YYYY-MM-DD)")
     demo.add_argument("--end", default=DEMO_END, help="last game date (YYYY-MM-DD)")
+
+    commands.add_parser("recover", help="release killed runs (frees their nba_api pool slots)")
 
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
@@ -190,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         return run_demo(args.season, args.start, args.end)
+    if args.command == "recover":
+        return run_recover()
     return run_replay_server(args)
 
 

@@ -129,3 +129,107 @@ def test_killed_run_leaves_no_partition_and_a_rerun_repairs(tmp_path, replay):
     replay.faults.update({"latency": 0})
     run(args, cwd=REPO, **{k: v for k, v in env.items() if k not in clean})
     assert len(list(boxscores.glob("*.parquet"))) == 7
+
+
+def test_recover_frees_the_pool_after_a_killed_run(tmp_path, replay):
+    """With the local instance's nba_api pool, a SIGKILLed run would block every later run."""
+    import signal
+    import time
+
+    from nba_assets.cli import LOCAL_INSTANCE_YAML
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
+    }
+    env = {
+        "DAGSTER_HOME": str(home),
+        "NBA_STATS_BASE_URL": replay.url,
+        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "wh"),
+        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
+    }
+    run(
+        [str(BIN / "python"), "-c", "import dagster as dg; dg.DagsterInstance.get()"],
+        cwd=tmp_path,
+        **env,
+    )
+    args = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "nba_assets.definitions",
+        "--select",
+        "teams",
+    ]
+    replay.faults.update({"latency": 60})
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO,
+        env={**clean, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not replay.requests_for() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    replay.faults.update({"latency": 0})
+    released = run([str(BIN / "nba-assets"), "recover"], cwd=tmp_path, **env)
+    assert released.stdout.startswith("released ") and "pool slot freed" in released.stdout
+    run(args, cwd=REPO, **env)  # would wait for the dead run's slot forever without recover
+    assert (tmp_path / "wh" / "teams.parquet").exists()
+    again = run([str(BIN / "nba-assets"), "recover"], cwd=tmp_path, **env)
+    assert "nothing holds" in again.stdout
+
+
+def test_api_steps_of_concurrent_runs_take_turns_in_the_pool(tmp_path, replay):
+    from nba_assets.cli import LOCAL_INSTANCE_YAML
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
+    }
+    env = {
+        **clean,
+        "DAGSTER_HOME": str(home),
+        "NBA_STATS_BASE_URL": replay.url,
+        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "wh"),
+        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
+    }
+    subprocess.run(
+        [str(BIN / "python"), "-c", "import dagster as dg; dg.DagsterInstance.get()"],
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    replay.faults.update({"latency": 3})
+    args = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "nba_assets.definitions",
+        "--select",
+        "teams",
+    ]
+    procs = [
+        subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    first, second = sorted(r["time"] for r in replay.requests_for())
+    assert second - first >= 3  # the second run's request waited for the first to finish
