@@ -1,30 +1,88 @@
-"""What users run: `nba-assets demo`, and `dagster asset materialize --partition-range` on recordings."""
+"""What users run: `nba-assets demo`, `dagster asset materialize`, `nba-assets recover`, as
+subprocesses against loopback servers."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from nba_assets.cli import LOCAL_INSTANCE_YAML
 from nba_assets_tests.conftest import FIXTURES, REPO, fixture_body
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
+MINIMAL_INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any of our settings: each test states its own."""
+    prefixes = ("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
-    }
     proc = subprocess.run(
-        args, cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=600
+        args, cwd=cwd, env={**clean_environ(), **env}, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, f"{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
+
+
+def instance_env(tmp_path: Path, base_url: str, instance_yaml: str) -> dict[str, str]:
+    """A DAGSTER_HOME created up front (concurrent first use of SQLite races) and settings."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(instance_yaml)
+    env = {
+        "DAGSTER_HOME": str(home),
+        "NBA_STATS_BASE_URL": base_url,
+        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "warehouse"),
+        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
+    }
+    run(
+        [str(BIN / "python"), "-c", "import dagster as dg; dg.DagsterInstance.get()"],
+        tmp_path,
+        **env,
+    )
+    return env
+
+
+def materialize_args(select: str, *extra: str) -> list[str]:
+    return [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "nba_assets.definitions",
+        "--select",
+        select,
+        *extra,
+    ]
+
+
+def kill_while_fetching(args: list[str], env: dict[str, str], replay) -> None:
+    """Start a run, SIGKILL its whole process group once its first API request is in flight."""
+    replay.faults.update({"latency": 60})
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO,
+        env={**clean_environ(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not replay.requests_for() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert replay.requests_for(), "the run never reached the API"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    replay.faults.update({"latency": 0})
 
 
 def test_demo_materializes_every_core_asset_offline(tmp_path):
@@ -42,19 +100,10 @@ def test_demo_materializes_every_core_asset_offline(tmp_path):
 def test_dagster_cli_partition_range_lands_exact_recorded_rows(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(MINIMAL_INSTANCE_YAML)
+    # NBA_ASSETS_SOURCE=replay: the code location starts its own loopback server
     run(
-        [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "nba_assets.definitions",
-            "--select",
-            "team_boxscores",
-            "--partition-range",
-            "2025-10-21...2026-02-21",
-        ],
+        materialize_args("team_boxscores", "--partition-range", "2025-10-21...2026-02-21"),
         cwd=REPO,
         DAGSTER_HOME=str(home),
         NBA_ASSETS_SOURCE="replay",
@@ -80,152 +129,38 @@ def test_dagster_cli_partition_range_lands_exact_recorded_rows(tmp_path):
 
 
 def test_killed_run_leaves_no_partition_and_a_rerun_repairs(tmp_path, replay):
-    import signal
-    import time
-
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
-    }
-    env = {
-        **clean,
-        "DAGSTER_HOME": str(home),
-        "NBA_STATS_BASE_URL": replay.url,
-        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "warehouse"),
-        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
-    }
-    args = [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "nba_assets.definitions",
-        "--select",
-        "team_boxscores",
-        "--partition-range",
-        "2025-11-01...2025-11-07",
-    ]
-    replay.faults.update({"latency": 60})
-    proc = subprocess.Popen(
-        args,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not replay.requests_for("leaguegamelog") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert replay.requests_for("leaguegamelog"), "the run never reached the API"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    env = instance_env(tmp_path, replay.url, MINIMAL_INSTANCE_YAML)
+    args = materialize_args("team_boxscores", "--partition-range", "2025-11-01...2025-11-07")
+    kill_while_fetching(args, env, replay)
     boxscores = tmp_path / "warehouse" / "team_boxscores"
     assert not boxscores.exists() or not list(boxscores.glob("*.parquet"))
-    replay.faults.update({"latency": 0})
-    run(args, cwd=REPO, **{k: v for k, v in env.items() if k not in clean})
+    run(args, REPO, **env)
     assert len(list(boxscores.glob("*.parquet"))) == 7
 
 
 def test_recover_frees_the_pool_after_a_killed_run(tmp_path, replay):
     """With the local instance's nba_api pool, a SIGKILLed run would block every later run."""
-    import signal
-    import time
-
-    from nba_assets.cli import LOCAL_INSTANCE_YAML
-
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
-    }
-    env = {
-        "DAGSTER_HOME": str(home),
-        "NBA_STATS_BASE_URL": replay.url,
-        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "wh"),
-        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
-    }
-    run(
-        [str(BIN / "python"), "-c", "import dagster as dg; dg.DagsterInstance.get()"],
-        cwd=tmp_path,
-        **env,
-    )
-    args = [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "nba_assets.definitions",
-        "--select",
-        "teams",
-    ]
-    replay.faults.update({"latency": 60})
-    proc = subprocess.Popen(
-        args,
-        cwd=REPO,
-        env={**clean, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not replay.requests_for() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    replay.faults.update({"latency": 0})
-    released = run([str(BIN / "nba-assets"), "recover"], cwd=tmp_path, **env)
+    env = instance_env(tmp_path, replay.url, LOCAL_INSTANCE_YAML)
+    args = materialize_args("teams")
+    kill_while_fetching(args, env, replay)
+    released = run([str(BIN / "nba-assets"), "recover"], tmp_path, **env)
     assert released.stdout.startswith("released ") and "pool slot freed" in released.stdout
-    run(args, cwd=REPO, **env)  # would wait for the dead run's slot forever without recover
-    assert (tmp_path / "wh" / "teams.parquet").exists()
-    again = run([str(BIN / "nba-assets"), "recover"], cwd=tmp_path, **env)
-    assert "nothing holds" in again.stdout
+    run(args, REPO, **env)  # would wait for the dead run's slot forever without recover
+    assert (tmp_path / "warehouse" / "teams.parquet").exists()
+    assert "nothing holds" in run([str(BIN / "nba-assets"), "recover"], tmp_path, **env).stdout
 
 
 def test_api_steps_of_concurrent_runs_take_turns_in_the_pool(tmp_path, replay):
-    from nba_assets.cli import LOCAL_INSTANCE_YAML
-
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NBA_ASSETS_", "NBA_STATS_", "DAGSTER_HOME"))
-    }
-    env = {
-        **clean,
-        "DAGSTER_HOME": str(home),
-        "NBA_STATS_BASE_URL": replay.url,
-        "NBA_ASSETS_WAREHOUSE": str(tmp_path / "wh"),
-        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
-    }
-    subprocess.run(
-        [str(BIN / "python"), "-c", "import dagster as dg; dg.DagsterInstance.get()"],
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    env = {**clean_environ(), **instance_env(tmp_path, replay.url, LOCAL_INSTANCE_YAML)}
     replay.faults.update({"latency": 3})
-    args = [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "nba_assets.definitions",
-        "--select",
-        "teams",
-    ]
     procs = [
         subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            materialize_args("teams"),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]
