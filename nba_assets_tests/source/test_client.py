@@ -205,3 +205,13 @@ def test_latency_within_the_timeout_costs_time_not_attempts(replay, warehouse):
     fetched = fetch_week(client)
     assert fetched.attempts == 1 and client.stats.seconds >= 0.3
     assert fetched.body["resultSets"][0]["rowSet"] == expected_week_rows()
+
+
+def test_requests_go_through_the_configured_proxy(replay, warehouse):
+    # the replay server also answers proxy-style absolute URLs, so it can stand in for a proxy:
+    # an unresolvable API host proves the request went to the proxy
+    proxy = replay.url.removesuffix("/stats")
+    client = make_client(replay, warehouse, base_url="http://stats.nba.invalid/stats", proxy=proxy)
+    fetched = fetch_week(client)
+    assert fetched.body["resultSets"][0]["rowSet"] == expected_week_rows()
+    assert fetched.url.startswith("http://stats.nba.invalid/stats/leaguegamelog?")
