@@ -64,7 +64,7 @@ class TableSpec:
     def table_schema(self) -> dg.TableSchema:
         return dg.TableSchema(
             columns=[
-                dg.TableColumn(c.name, _ARROW[c.kind].__str__(), description=c.description or None)
+                dg.TableColumn(c.name, str(_ARROW[c.kind]), description=c.description or None)
                 for c in self.columns
             ]
         )
@@ -133,17 +133,20 @@ def _as_date(value: object) -> dt.date:
 
 
 def _stat_columns(prefix: tuple[Column, ...], suffix: tuple[Column, ...]) -> tuple[Column, ...]:
-    counts = ["fgm", "fga"]
-    cols = [Column(n, "int") for n in counts]
-    cols.append(Column("fg_pct", "float"))
-    cols += [Column("fg3m", "int"), Column("fg3a", "int"), Column("fg3_pct", "float")]
-    cols += [Column("ftm", "int"), Column("fta", "int"), Column("ft_pct", "float")]
-    cols += [
+    """The box-score columns in the API's order, between a table's own leading/trailing ones."""
+    shooting = []
+    for made, attempted, pct in (
+        ("fgm", "fga", "fg_pct"),
+        ("fg3m", "fg3a", "fg3_pct"),
+        ("ftm", "fta", "ft_pct"),
+    ):
+        shooting += [Column(made, "int"), Column(attempted, "int"), Column(pct, "float")]
+    counts = [
         Column(n, "int") for n in ("oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
     ]
     # float: real game-finder team rows carry fractional values (-27.6)
-    cols.append(Column("plus_minus", "float"))
-    return prefix + tuple(cols) + suffix
+    plus_minus = Column("plus_minus", "float")
+    return (*prefix, *shooting, *counts, plus_minus, *suffix)
 
 
 _GAME = (
