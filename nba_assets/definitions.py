@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from nba_assets.assets.boxscores import player_boxscores, team_boxscores
-from nba_assets.assets.reference import players, teams
+from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
+from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
@@ -35,10 +35,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 
 reference_job = dg.define_asset_job(
-    "reference_job", selection=dg.AssetSelection.groups("reference")
+    "reference_job", selection=dg.AssetSelection.groups(REFERENCE_GROUP)
 )
 boxscores_job = dg.define_asset_job(
-    "boxscores_job", selection=dg.AssetSelection.groups("boxscores")
+    "boxscores_job", selection=dg.AssetSelection.groups(BOXSCORES_GROUP)
 )
 
 
