@@ -145,6 +145,7 @@ def run_replay_server(args: argparse.Namespace) -> int:
         html=args.fault_html,
         empty=args.fault_empty,
         drop_column=args.drop_column,
+        trickle=args.fault_trickle,
     )
     echo = None if args.quiet else sys.stderr
     server = ReplayServer(backend, host=args.host, port=args.port, faults=faults, echo=echo)
@@ -208,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--fault-empty", type=int, default=0, help="answer N requests with {}")
     faults.add_argument(
         "--drop-column", default="", help="remove this column from every result set"
+    )
+    faults.add_argument(
+        "--fault-trickle", type=int, default=0, help="send N bodies 10 bytes every 0.5 s"
     )
     return parser
 

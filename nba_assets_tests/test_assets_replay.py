@@ -186,3 +186,24 @@ def test_materialization_metadata_reports_rows_requests_and_schema(replay, wareh
         event.materialization.metadata["dagster/row_count"].value
         == meta["rows_by_partition"].value["2025-11-03"]
     )
+
+
+def test_each_step_of_an_in_process_run_counts_only_its_own_requests(replay, warehouse):
+    result = dg.materialize(
+        [teams, players],
+        resources=resources(replay, warehouse),
+        run_config={"ops": {"players": {"config": {"season": "2025-26"}}}},
+    )
+    assert result.success
+    assert sorted(r["endpoint"] for r in replay.requests_for()) == [
+        "commonallplayers",
+        "commonteamyears",
+    ]
+    by_asset = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert by_asset["teams"]["api_requests"].value == 1
+    assert by_asset["players"]["api_requests"].value == 1
+    # the players response is ~100x the teams one: its bytes must not show up on `teams`
+    assert by_asset["players"]["api_bytes"].value > 50 * by_asset["teams"]["api_bytes"].value

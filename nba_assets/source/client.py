@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 import requests
+import urllib3
 from nba_api.stats.library.http import STATS_HEADERS, NBAStatsHTTP
 from pydantic import PrivateAttr
 
@@ -103,7 +104,7 @@ class NbaStatsClient(dg.ConfigurableResource):
     _session: requests.Session | None = PrivateAttr(default=None)
     _http: type[NBAStatsHTTP] | None = PrivateAttr(default=None)
     _archive: RawArchive | None = PrivateAttr(default=None)
-    _stats: ClientStats = PrivateAttr(default_factory=ClientStats)
+    _stats_by_step: dict[tuple[str, str], ClientStats] = PrivateAttr(default_factory=dict)
     _local: threading.local = PrivateAttr(default_factory=threading.local)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -112,7 +113,12 @@ class NbaStatsClient(dg.ConfigurableResource):
 
     @property
     def stats(self) -> ClientStats:
-        return self._stats
+        """The counters of the step now running (all calls outside a Dagster step share one).
+
+        An in-process run shares one resource instance across its steps, so counters live per
+        step: each step reports its own requests, not those of the steps before it.
+        """
+        return self._stats_by_step.setdefault(_current_step(), ClientStats())
 
     @property
     def archive(self) -> RawArchive:
@@ -149,6 +155,9 @@ class NbaStatsClient(dg.ConfigurableResource):
     def _remember_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # nba_api keeps only the text; headers (Retry-After, Content-Type) come from here.
         self._local.response = response
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            _read_body_by(response, deadline)
 
     def request_headers(self) -> dict[str, str]:
         headers = dict(STATS_HEADERS)
@@ -178,7 +187,7 @@ class NbaStatsClient(dg.ConfigurableResource):
             if last is not None:
                 delay = self._backoff(attempt - 1, last.retry_after)
                 dg.get_dagster_logger().warning(f"retrying in {delay:.1f}s: {last}")
-                self._stats.retries += 1
+                self.stats.retries += 1
                 self._sleep(delay)
             try:
                 return self._attempt(name, endpoint.parameters, params, attempt, required)
@@ -201,10 +210,12 @@ class NbaStatsClient(dg.ConfigurableResource):
         attempt: int,
         required: Mapping[str, Sequence[str]],
     ) -> Fetched:
-        self._stats.wait_seconds += _THROTTLE.wait(self.min_request_interval)
+        stats = self.stats
+        stats.wait_seconds += _THROTTLE.wait(self.min_request_interval)
         self._local.response = None
-        self._stats.requests += 1
+        stats.requests += 1
         started = time.monotonic()
+        self._local.deadline = started + self.request_timeout
         try:
             self._http_class()().send_api_request(
                 endpoint=name,
@@ -219,10 +230,10 @@ class NbaStatsClient(dg.ConfigurableResource):
         except requests.RequestException as exc:
             raise self._transient(name, params, attempt, f"connection failed: {exc}") from exc
         finally:
-            self._stats.seconds += time.monotonic() - started
+            stats.seconds += time.monotonic() - started
         response: requests.Response = self._local.response
         text = response.text
-        self._stats.bytes += len(response.content)
+        stats.bytes += len(response.content)
         self._check_status(name, params, attempt, response, text)
         body = validate_body(text, endpoint=name, params=params, required=required)
         return self._archived(name, params, attempt, response, text, body)
@@ -313,7 +324,46 @@ class NbaStatsClient(dg.ConfigurableResource):
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
-            self._stats.wait_seconds += seconds
+            self.stats.wait_seconds += seconds
+
+
+def _current_step() -> tuple[str, str]:
+    """(run id, step) of the Dagster step running in this thread, or ("", "") outside one."""
+    try:
+        context = dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return ("", "")
+    return (context.run_id, str(context.op_handle))
+
+
+def _read_body_by(response: requests.Response, deadline: float) -> None:
+    """Read the whole body before `deadline`, or raise requests.Timeout.
+
+    `requests`' timeout bounds each socket read, so a server trickling bytes could hold a
+    request forever; this runs as a response hook, before requests reads the body itself.
+    """
+    chunks = []
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            response.close()
+            raise requests.Timeout(
+                f"body not complete {len(b''.join(chunks))} bytes in: deadline passed",
+                response=response,
+            )
+        if sock is not None:
+            sock.settimeout(remaining)
+        try:
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+        except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
+            response.close()
+            raise requests.Timeout(f"body not complete: {exc}", response=response) from exc
+        if not chunk:
+            break
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
+    response._content_consumed = True
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -57,6 +57,10 @@ class Faults:
     html: int = 0
     empty: int = 0
     drop_column: str = ""
+    #: answer N requests by sending the body `trickle_bytes` at a time, `trickle_seconds` apart
+    trickle: int = 0
+    trickle_bytes: int = 10
+    trickle_seconds: float = 0.5
 
     def update(self, values: Mapping[str, Any]) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -143,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self._pick_fault(faults)
             latency, drop = faults.latency, faults.drop_column
             hang_seconds, retry_after = faults.hang_seconds, faults.retry_after
+            trickle = (faults.trickle_bytes, faults.trickle_seconds)
         entry["fault"] = fault
         if latency:
             time.sleep(latency)
@@ -173,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
         text = _drop_column(reply.text, drop) if drop else reply.text
         if fault == "truncate":
             text = text[: max(1, len(text) // 2)]
-        self._send(reply.status, reply.content_type, text)
+        self._send(
+            reply.status, reply.content_type, text, trickle=trickle if fault == "trickle" else None
+        )
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
@@ -204,14 +211,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _pick_fault(faults: Faults) -> str | None:
-        for name in ("hang", "rate_limit", "server_error", "truncate", "html", "empty"):
+        for name in ("hang", "rate_limit", "server_error", "truncate", "html", "empty", "trickle"):
             if faults.take(name):
                 return name
         return None
 
     def _send(
-        self, status: int, content_type: str, text: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        content_type: str,
+        text: str,
+        headers: Mapping[str, str] | None = None,
+        trickle: tuple[int, float] | None = None,
     ) -> None:
+        """One response; `trickle` (bytes, seconds) sends the body slowly, a chunk at a time."""
         data = text.encode("utf-8")
         try:
             self.send_response(status)
@@ -220,7 +233,14 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            if trickle is None:
+                self.wfile.write(data)
+                return
+            size, pause = trickle
+            for start in range(0, len(data), max(size, 1)):
+                self.wfile.write(data[start : start + max(size, 1)])
+                self.wfile.flush()
+                time.sleep(pause)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test); nothing to tell it
 

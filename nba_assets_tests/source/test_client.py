@@ -215,3 +215,25 @@ def test_requests_go_through_the_configured_proxy(replay, warehouse):
     fetched = fetch_week(client)
     assert fetched.body["resultSets"][0]["rowSet"] == expected_week_rows()
     assert fetched.url.startswith("http://stats.nba.invalid/stats/leaguegamelog?")
+
+
+def test_trickling_body_is_abandoned_at_the_deadline_and_retried(replay, warehouse):
+    # 10 bytes every 0.5 s: each socket read succeeds, so only a whole-request deadline stops it
+    replay.faults.update({"trickle": 1, "trickle_bytes": 10, "trickle_seconds": 0.5})
+    client = make_client(replay, warehouse, request_timeout=1.0, max_attempts=2)
+    started = time.monotonic()
+    fetched = fetch_week(client)
+    assert time.monotonic() - started < 2.5
+    assert fetched.attempts == 2
+    assert fetched.body["resultSets"][0]["rowSet"] == expected_week_rows()
+    assert_archive_complete(warehouse)
+
+
+def test_trickling_body_every_time_fails_within_the_deadline(replay, warehouse):
+    replay.faults.update({"trickle": 5, "trickle_bytes": 10, "trickle_seconds": 0.5})
+    client = make_client(replay, warehouse, request_timeout=1.0, max_attempts=1)
+    started = time.monotonic()
+    with pytest.raises(RetriesExhaustedError, match="timed out"):
+        fetch_week(client)
+    assert time.monotonic() - started < 1.8
+    assert archive_files(warehouse) == []
