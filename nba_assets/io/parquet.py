@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import version
 from typing import Any
 
@@ -37,7 +37,14 @@ def provenance_for_day(requests: Sequence[Mapping[str, Any]], day: str | None) -
 
 
 def parquet_bytes(spec: TableSpec | None, frame: pd.DataFrame, provenance: list[dict]) -> bytes:
-    """Deterministic Parquet bytes: same rows and provenance give the same file."""
+    """Deterministic Parquet bytes: same rows and provenance give the same file.
+
+    The frame's `attrs` stay out: pyarrow would copy them into the `pandas` schema metadata,
+    so every daily file would carry the whole run's provenance (twice, with the Arrow schema).
+    """
+    if frame.attrs:
+        frame = frame.copy(deep=False)
+        frame.attrs = {}
     table = pa.Table.from_pandas(
         frame, schema=spec.arrow_schema() if spec else None, preserve_index=False
     )
@@ -115,22 +122,16 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             raise ValueError(
                 f"{context.asset_key.to_user_string()}: rows dated {outside[:3]} fall outside the run's partitions {min(paths)}..{max(paths)}"
             )
-        nbytes, rows_by_partition = 0, {}
-        for key, path in paths.items():
-            day_rows = obj[days == key]
-            nbytes += self._publish(day_rows, path, spec, key)
-            rows_by_partition[key] = len(day_rows)
-        metadata = {
-            "path": dg.MetadataValue.path(str(next(iter(paths.values())).parent)),
-            "bytes_written": nbytes,
-            **_frame_metadata(spec, obj),
-        }
-        if len(paths) > 1:
-            # one output, one event per partition: a single row count would be wrong for each day
-            metadata["rows_in_run"] = metadata.pop("dagster/row_count")
-            metadata["partitions_written"] = len(paths)
-            metadata["rows_by_partition"] = dg.MetadataValue.json(rows_by_partition)
-        context.add_output_metadata(metadata)
+        # Output metadata lands on every partition's event: nothing run-wide goes there (a
+        # 9,000-day run would store it 9,000 times). Per-day facts come from the asset through
+        # context.add_asset_metadata(..., partition_key=day).
+        nbytes = 0
+        for key, rows in _split_by_day(obj, days, paths):
+            nbytes += self._publish(rows, paths[key], spec, key)
+        context.log.info(
+            f"{context.asset_key.to_user_string()}: {len(paths)} files, {len(obj)} rows,"
+            f" {nbytes} bytes under {next(iter(paths.values())).parent}"
+        )
 
     def _publish(
         self, frame: pd.DataFrame, path: UPath, spec: TableSpec | None, day: str | None
@@ -141,6 +142,17 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         self.make_directory(path.parent)
         write_atomic(path, data)
         return len(data)
+
+
+def _split_by_day(
+    frame: pd.DataFrame, days: pd.Series, paths: Mapping[str, UPath]
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each partition's rows (empty days too), in one pass over the frame, not one per day."""
+    groups = frame.groupby(days.to_numpy(), sort=False).indices if len(frame) else {}
+    empty = frame.iloc[0:0]
+    for key in paths:
+        index = groups.get(key)
+        yield key, frame.iloc[index] if index is not None else empty
 
 
 def _day_keys(frame: pd.DataFrame, column: str) -> pd.Series:
