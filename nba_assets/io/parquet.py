@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from nba_assets.io.storage import as_upath, write_atomic
+from nba_assets.io.storage import as_upath, write_atomic, write_atomic_many
 from nba_assets.schemas import TABLES, TableSpec
 
 #: DataFrame.attrs key under which assets hand the IO manager the requests a frame came from.
@@ -37,7 +37,12 @@ def provenance_for_day(requests: Sequence[Mapping[str, Any]], day: str | None) -
 
 
 def parquet_bytes(spec: TableSpec | None, frame: pd.DataFrame, provenance: list[dict]) -> bytes:
-    """Deterministic Parquet bytes: same rows and provenance give the same file.
+    """Deterministic Parquet bytes: same rows and provenance give the same file."""
+    return encode_table(spec, arrow_table(spec, frame), provenance)
+
+
+def arrow_table(spec: TableSpec | None, frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow, converted once per output (per-day slices share it: ~6 ms a file saved).
 
     The frame's `attrs` stay out: pyarrow would copy them into the `pandas` schema metadata,
     so every daily file would carry the whole run's provenance (twice, with the Arrow schema).
@@ -45,9 +50,15 @@ def parquet_bytes(spec: TableSpec | None, frame: pd.DataFrame, provenance: list[
     if frame.attrs:
         frame = frame.copy(deep=False)
         frame.attrs = {}
-    table = pa.Table.from_pandas(
-        frame, schema=spec.arrow_schema() if spec else None, preserve_index=False
+    return pa.Table.from_pandas(
+        frame.reset_index(drop=True),
+        schema=spec.arrow_schema() if spec else None,
+        preserve_index=False,
     )
+
+
+def encode_table(spec: TableSpec | None, table: pa.Table, provenance: list[dict]) -> bytes:
+    """Parquet bytes whose key-value metadata holds this file's own provenance and nothing else run-wide."""
     file_meta = {
         PROVENANCE_KEY: json.dumps(provenance, sort_keys=True).encode(),
         b"nba_assets.table": (spec.name if spec else "").encode(),
@@ -125,9 +136,15 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         # Output metadata lands on every partition's event: nothing run-wide goes there (a
         # 9,000-day run would store it 9,000 times). Per-day facts come from the asset through
         # context.add_asset_metadata(..., partition_key=day).
-        nbytes = 0
-        for key, rows in _split_by_day(obj, days, paths):
-            nbytes += self._publish(rows, paths[key], spec, key)
+        requests = obj.attrs.get(PROVENANCE_ATTR, [])
+        table = arrow_table(spec, obj)
+        for parent in {str(path.parent): path.parent for path in paths.values()}.values():
+            self.make_directory(parent)
+        files = (
+            (paths[key], encode_table(spec, rows, provenance_for_day(requests, key)))
+            for key, rows in _split_by_day(table, days, paths)
+        )
+        nbytes = write_atomic_many(files)
         context.log.info(
             f"{context.asset_key.to_user_string()}: {len(paths)} files, {len(obj)} rows,"
             f" {nbytes} bytes under {next(iter(paths.values())).parent}"
@@ -145,14 +162,13 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
 
 
 def _split_by_day(
-    frame: pd.DataFrame, days: pd.Series, paths: Mapping[str, UPath]
-) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Each partition's rows (empty days too), in one pass over the frame, not one per day."""
-    groups = frame.groupby(days.to_numpy(), sort=False).indices if len(frame) else {}
-    empty = frame.iloc[0:0]
+    table: pa.Table, days: pd.Series, paths: Mapping[str, UPath]
+) -> Iterator[tuple[str, pa.Table]]:
+    """Each partition's rows (empty days too), grouped in one pass, not one scan per day."""
+    groups = pd.Series(range(len(days))).groupby(days.to_numpy(), sort=False).indices
     for key in paths:
         index = groups.get(key)
-        yield key, frame.iloc[index] if index is not None else empty
+        yield key, table.take(index) if index is not None else table.slice(0, 0)
 
 
 def _day_keys(frame: pd.DataFrame, column: str) -> pd.Series:
