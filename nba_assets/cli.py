@@ -106,7 +106,7 @@ def _print_summary(result) -> None:
             else "unpartitioned"
         )
         print(
-            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path')}"
+            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path', '')}"
         )
     if not result.success:
         for event in result.all_events:
