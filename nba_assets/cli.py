@@ -91,16 +91,22 @@ def _print_summary(result) -> None:
     by_asset: dict[str, list] = {}
     for event in result.get_asset_materialization_events():
         by_asset.setdefault(event.asset_key.to_user_string(), []).append(event.materialization)
+    summaries = {  # ranged steps report run-wide facts once, in a run-summary observation
+        e.asset_key.to_user_string(): e.asset_observation_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    }
     for asset, materializations in by_asset.items():
         meta = {k: getattr(v, "value", v) for k, v in materializations[0].metadata.items()}
-        rows = meta.get("rows_in_run", meta.get("dagster/row_count"))
+        meta.update({k: getattr(v, "value", v) for k, v in summaries.get(asset, {}).items()})
+        rows = sum(m.metadata["dagster/row_count"].value for m in materializations)
         days = (
             f"{len(materializations)} partitions"
             if materializations[0].partition
             else "unpartitioned"
         )
         print(
-            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path')}"
+            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path', '')}"
         )
     if not result.success:
         for event in result.all_events:

@@ -164,28 +164,34 @@ def test_failed_run_writes_no_partition(replay, warehouse, start, end, fault, ex
     )
 
 
-def test_materialization_metadata_reports_rows_requests_and_schema(replay, warehouse):
+def test_materialization_metadata_reports_rows_requests_and_run_summary(replay, warehouse):
     recorded = recorded_team_rows()
     result = materialize_range(replay, warehouse, "2025-11-01", "2025-11-07")
-    events = result.get_asset_materialization_events()
-    assert sorted(e.partition for e in events) == [f"2025-11-0{d}" for d in range(1, 8)]
-    meta = events[0].materialization.metadata
-    assert meta["rows_in_run"].value == int(
+    events = {
+        e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert sorted(events) == [f"2025-11-0{d}" for d in range(1, 8)]
+    for day, meta in events.items():  # each day: its own row count and the request covering it
+        assert meta["dagster/row_count"].value == int((recorded["GAME_DATE"] == day).sum())
+        [request] = meta["requests"].value
+        assert request["endpoint"] == "leaguegamelog" and request["covers"][0] <= day
+        assert request["archive"].startswith("raw/") and len(request["sha256"]) == 64
+    [summary] = [
+        e.asset_observation_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    ]
+    assert summary["rows_in_run"].value == int(
         recorded["GAME_DATE"].between("2025-11-01", "2025-11-07").sum()
     )
-    assert meta["rows_by_partition"].value["2025-11-03"] == int(
-        (recorded["GAME_DATE"] == "2025-11-03").sum()
-    )
-    assert meta["api_calls"].value == 1 and meta["api_requests"].value == 1
-    assert meta["partitions_written"].value == 7 and meta["bytes_written"].value > 0
-    assert "pts" in [c.name for c in meta["dagster/column_schema"].schema.columns]
-    assert meta["archive_paths"].value[0].endswith(".json")
+    assert summary["api_calls"].value == 1 and summary["api_requests"].value == 1
+    assert summary["archive_paths"].value[0].endswith(".json")
     single = materialize_range(replay, warehouse, "2025-11-03", "2025-11-03")
     [event] = single.get_asset_materialization_events()
-    assert (
-        event.materialization.metadata["dagster/row_count"].value
-        == meta["rows_by_partition"].value["2025-11-03"]
-    )
+    one_day = event.materialization.metadata
+    assert one_day.keys() == events["2025-11-03"].keys()  # same facts, the day's own request
+    assert one_day["dagster/row_count"] == events["2025-11-03"]["dagster/row_count"]
+    assert one_day["requests"].value[0]["covers"] == ["2025-11-03", "2025-11-03"]
 
 
 def test_each_step_of_an_in_process_run_counts_only_its_own_requests(replay, warehouse):

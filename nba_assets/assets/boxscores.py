@@ -6,7 +6,12 @@ import dagster as dg
 import pandas as pd
 from nba_api.stats.endpoints import LeagueGameLog
 
-from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
+from nba_assets.assets.provenance import (
+    partition_metadata,
+    request_record,
+    run_summary,
+    with_provenance,
+)
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import game_date_partitions, plan_game_log_requests
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
@@ -70,13 +75,10 @@ def _materialize(
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
     table, fetched = fetch_game_logs(nba, spec, player_or_team, start, end)
-    context.add_output_metadata(
-        {
-            "partition_range": f"{keys.start}...{keys.end}",
-            "games": int(table["game_id"].nunique()),
-            **run_metadata(nba, fetched),
-        }
-    )
+    # each day's event gets only its own facts; run-wide ones go once, as a run summary
+    for day, metadata in partition_metadata(table, context.partition_keys).items():
+        context.add_asset_metadata(metadata, partition_key=day)
+    context.log_event(run_summary(context.asset_key, keys, table, nba, fetched))
     return table
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from nba_assets.io.parquet import PROVENANCE_ATTR
+from nba_assets.io.parquet import PROVENANCE_ATTR, provenance_for_day
 from nba_assets.source.client import Fetched, NbaStatsClient
 
 
@@ -43,3 +43,42 @@ def run_metadata(nba: NbaStatsClient, fetched: Sequence[Fetched]) -> dict[str, A
         ),
         "archive_paths": dg.MetadataValue.json([f.archive_path for f in fetched]),
     }
+
+
+def partition_metadata(
+    frame: pd.DataFrame, days: Sequence[str], column: str = "game_date"
+) -> dict[str, dict[str, Any]]:
+    """Each day's own facts: its row count and the requests whose window covered it.
+
+    Sized by the day, never by the run, so a 25-season backfill stores what 9,000 one-day
+    runs would (run-wide facts go once, in `run_summary`).
+    """
+    counts = frame[column].value_counts() if len(frame) else pd.Series(dtype=int)
+    records = frame.attrs.get(PROVENANCE_ATTR, [])
+    return {
+        day: {
+            "dagster/row_count": int(counts.get(dt.date.fromisoformat(day), 0)),
+            "requests": dg.MetadataValue.json(provenance_for_day(records, day)),
+        }
+        for day in days
+    }
+
+
+def run_summary(
+    asset_key: dg.AssetKey,
+    partition_range: dg.PartitionKeyRange,
+    frame: pd.DataFrame,
+    nba: NbaStatsClient,
+    fetched: Sequence[Fetched],
+) -> dg.AssetObservation:
+    """The run-wide facts of a ranged step, once per run rather than on every partition."""
+    return dg.AssetObservation(
+        asset_key=asset_key,
+        description="run summary: what the whole partition range cost and holds",
+        metadata={
+            "partition_range": f"{partition_range.start}...{partition_range.end}",
+            "rows_in_run": len(frame),
+            "games": int(frame["game_id"].nunique()) if len(frame) else 0,
+            **run_metadata(nba, fetched),
+        },
+    )

@@ -1,0 +1,336 @@
+"""Backfill cost of the box-score assets beside Dagster's own floor (prints a table, asserts nothing).
+
+Every run is a real `dagster asset materialize` subprocess against the synthetic league served
+over loopback, with its own SQLite instance and warehouse; peak RSS is the run's process tree
+(wait4), instance bytes what the run added to $DAGSTER_HOME, requests what the server saw.
+
+    .venv/bin/python bench/backfill.py                       # rows a b c at 0 and 300 ms, d at 3 seasons
+    .venv/bin/python bench/backfill.py --rows d --seasons 25 --latency 0
+    .venv/bin/python bench/backfill.py --rows a,b --season 2023-24 --latency 0,0.3
+
+Rows: (a) one season of both assets as one ranged run; (b) the same season as one run per
+partition (a sample of days timed, the rest extrapolated); (c) the origin's loop, one request per
+team per date (counted, not run); (d) N seasons of both assets beside no-op twins over the same
+partitions in the same instance (`bench/backfill_floor.py`), as season-sized runs or one run.
+A row is a function returning `Row`s; `print_table` prints any list of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from nba_assets.cli import LOCAL_INSTANCE_YAML
+from nba_assets.partitions import (
+    game_date_partitions,
+    plan_game_log_requests,
+    season_name,
+    season_start_year,
+    season_type_windows,
+)
+from nba_assets.source.replay import ReplayServer, SyntheticBackend
+
+BENCH = Path(__file__).resolve().parent
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+BOTH = "team_boxscores,player_boxscores"
+FLOOR = "team_boxscores_floor,player_boxscores_floor"
+TEAMS = 30  # franchises: the origin asked once per team per date
+
+
+@dataclass
+class Row:
+    """One line of the table; None prints as a dash."""
+
+    label: str
+    requests: int | None = None
+    wall: float | None = None
+    peak_rss_mb: float | None = None
+    instance_bytes: int | None = None
+    warehouse_bytes: int | None = None
+    floor: Row | None = None
+    note: str = ""
+
+
+COLUMNS = ("row", "requests", "wall s", "peak RSS MB", "instance MB", "warehouse MB", "x floor")
+
+
+def print_table(rows: Sequence[Row], out=sys.stdout) -> None:
+    """A markdown table (pastes into the README as is); ratios are wall / floor wall."""
+
+    def cell(value, fmt: str) -> str:
+        return "—" if value is None else format(value, fmt)
+
+    print("| " + " | ".join(COLUMNS) + " |", file=out)
+    print("|" + "---|" * len(COLUMNS), file=out)
+    for row in rows:
+        ratio = None
+        if row.floor is not None and row.wall and row.floor.wall:
+            ratio = row.wall / row.floor.wall
+        mb = 1024 * 1024
+        cells = [
+            row.label + (f" ({row.note})" if row.note else ""),
+            cell(row.requests, ","),
+            cell(row.wall, ".1f"),
+            cell(row.peak_rss_mb, ".0f"),
+            cell(row.instance_bytes and row.instance_bytes / mb, ".1f"),
+            cell(row.warehouse_bytes and row.warehouse_bytes / mb, ".1f"),
+            cell(ratio, ".2f"),
+        ]
+        print("| " + " | ".join(cells) + " |", file=out)
+    out.flush()
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def season_range(season: str) -> tuple[str, str]:
+    """The first and last day any season type of `season` can have games (the one calendar)."""
+    windows = season_type_windows(season).values()
+    first = max(
+        min(a for a, _ in windows).isoformat(), game_date_partitions.start.date().isoformat()
+    )
+    return first, max(b for _, b in windows).isoformat()
+
+
+def partition_keys(start: str, end: str) -> list[str]:
+    return game_date_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end))
+
+
+@dataclass
+class Measured:
+    wall: float = 0.0
+    peak_rss_mb: float = 0.0
+    requests: int = 0
+    instance_bytes: int = 0
+    runs: int = 0
+
+
+@dataclass
+class Bench:
+    """A synthetic league on loopback, and a scratch directory for instances and warehouses."""
+
+    server: ReplayServer
+    root: Path
+    latency: float
+    interval: float
+    logs: list[Path] = field(default_factory=list)
+
+    def home(self, name: str) -> Path:
+        home = self.root / name / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+        return home
+
+    def materialize(
+        self, home: Path, warehouse: Path, select: str, target: Sequence[str]
+    ) -> Measured:
+        """One `dagster asset materialize` subprocess; `target` is its partition arguments."""
+        definitions = (
+            ["-f", str(BENCH / "backfill_floor.py")]
+            if select == FLOOR
+            else [
+                "-m",
+                "nba_assets.definitions",
+            ]
+        )
+        command = [DAGSTER, "asset", "materialize", *definitions, "--select", select, *target]
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "NBA_ASSETS_SOURCE": "live",
+            "NBA_STATS_BASE_URL": self.server.url,
+            "NBA_ASSETS_WAREHOUSE": str(warehouse),
+            "NBA_ASSETS_MIN_REQUEST_INTERVAL": str(self.interval),
+        }
+        self.server.reset()
+        self.server.faults.update({"latency": self.latency})
+        before = tree_bytes(home)
+        log = home.parent / f"run-{len(self.logs)}.log"
+        self.logs.append(log)
+        started = time.perf_counter()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}); see {log}")
+        return Measured(
+            wall=wall,
+            peak_rss_mb=usage.ru_maxrss / 1024,
+            requests=len(self.server.requests_for()),
+            instance_bytes=tree_bytes(home) - before,
+            runs=1,
+        )
+
+    def materialize_ranges(
+        self, home: Path, warehouse: Path, select: str, ranges: Sequence[tuple[str, str]]
+    ) -> Measured:
+        total = Measured()
+        for start, end in ranges:
+            run = self.materialize(
+                home, warehouse, select, ["--partition-range", f"{start}...{end}"]
+            )
+            total.wall += run.wall
+            total.peak_rss_mb = max(total.peak_rss_mb, run.peak_rss_mb)
+            total.requests += run.requests
+            total.instance_bytes += run.instance_bytes
+            total.runs += 1
+        return total
+
+
+def row_a(bench: Bench, season: str) -> list[Row]:
+    """(a) One season of both assets as one ranged run."""
+    start, end = season_range(season)
+    name = f"a-{season}-{bench.latency}"
+    warehouse = bench.root / name / "warehouse"
+    run = bench.materialize_ranges(bench.home(name), warehouse, BOTH, [(start, end)])
+    return [
+        Row(
+            f"(a) {season}, one ranged run, {len(partition_keys(start, end))} partitions",
+            run.requests,
+            run.wall,
+            run.peak_rss_mb,
+            run.instance_bytes,
+            tree_bytes(warehouse),
+        )
+    ]
+
+
+def row_b(bench: Bench, season: str, sample: int) -> list[Row]:
+    """(b) The same season as one run per partition: `sample` days timed, scaled to the season."""
+    start, end = season_range(season)
+    keys = partition_keys(start, end)
+    picked = [keys[i * len(keys) // sample + len(keys) // (2 * sample)] for i in range(sample)]
+    name = f"b-{season}-{bench.latency}"
+    home, warehouse = bench.home(name), bench.root / name / "warehouse"
+    runs = [bench.materialize(home, warehouse, BOTH, ["--partition", day]) for day in picked]
+    scale = len(keys) / sample
+    per_day = {d: len(plan_game_log_requests(_date(d), _date(d))) for d in keys}
+    return [
+        Row(
+            f"(b) {season}, one run per partition, {len(keys)} runs",
+            2 * sum(per_day.values()),  # exact: the planner's requests for each day, both tables
+            sum(r.wall for r in runs) * scale,
+            max(r.peak_rss_mb for r in runs),
+            int(sum(r.instance_bytes for r in runs) * scale),
+            int(tree_bytes(warehouse) * scale),
+            note=f"{sample} days timed, x{scale:.0f}",
+        )
+    ]
+
+
+def _date(key: str) -> dt.date:
+    return dt.date.fromisoformat(key)
+
+
+def row_c(season: str) -> list[Row]:
+    """(c) The origin's loop: one request per team per date (counted, not run)."""
+    start, end = season_range(season)
+    days = len(partition_keys(start, end))
+    return [
+        Row(
+            f"(c) {season}, origin's loop: {TEAMS} teams x {days} dates",
+            TEAMS * days,
+            note="count only",
+        )
+    ]
+
+
+def row_d(bench: Bench, seasons: Sequence[str], mode: str) -> list[Row]:
+    """(d) Many seasons of both assets beside their no-op twins, in one instance."""
+    if mode == "season":
+        ranges = [season_range(s) for s in seasons]
+    else:
+        ranges = [(season_range(seasons[0])[0], season_range(seasons[-1])[1])]
+    partitions = sum(len(partition_keys(a, b)) for a, b in ranges)
+    name = f"d-{len(seasons)}-{mode}-{bench.latency}"
+    home, warehouse = bench.home(name), bench.root / name / "warehouse"
+    span = f"{seasons[0]}..{seasons[-1]}, {partitions} partitions, {len(ranges)} run(s)"
+    floor = bench.materialize_ranges(home, bench.root / name / "floor", FLOOR, ranges)
+    floor_row = Row(
+        f"(d) floor: no-op twins, {span}",
+        floor.requests,
+        floor.wall,
+        floor.peak_rss_mb,
+        floor.instance_bytes,
+    )
+    real = bench.materialize_ranges(home, warehouse, BOTH, ranges)
+    real_row = Row(
+        f"(d) both box score assets, {span}",
+        real.requests,
+        real.wall,
+        real.peak_rss_mb,
+        real.instance_bytes,
+        tree_bytes(warehouse),
+        floor=floor_row,
+        note=f"instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f} floor",
+    )
+    return [floor_row, real_row]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", default="a,b,c,d", help="comma-separated rows to run: a,b,c,d")
+    parser.add_argument("--season", default="2023-24", help="season of rows a-c")
+    parser.add_argument("--seasons", type=int, default=3, help="seasons of row d, ending at --last")
+    parser.add_argument("--last", default="2024-25", help="last season of row d")
+    parser.add_argument("--mode", choices=("season", "one"), default="season", help="row d's runs")
+    parser.add_argument(
+        "--latency", default="0,0.3", help="injected seconds per response, comma-separated"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.0, help="client spacing between requests"
+    )
+    parser.add_argument("--sample", type=int, default=3, help="days timed for row b")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = parser.parse_args()
+    rows = set(args.rows.split(","))
+    last = season_start_year(args.last)
+    seasons = [season_name(y) for y in range(last - args.seasons + 1, last + 1)]
+    served = sorted({*seasons, args.season}, key=season_start_year)
+    server = ReplayServer(SyntheticBackend(seed=2026, seasons=f"{served[0]}:{served[-1]}")).start()
+    for season in served:  # generate the league up front: generation is not API time
+        server.backend.league.season(season_start_year(season))
+    root = Path(tempfile.mkdtemp(prefix="nba-backfill-"))
+    table: list[Row] = []
+    plan: list[tuple[str, Callable[[Bench], list[Row]]]] = [
+        ("a", lambda b: row_a(b, args.season)),
+        ("b", lambda b: row_b(b, args.season, args.sample)),
+        ("c", lambda b: row_c(args.season)),
+        ("d", lambda b: row_d(b, seasons, args.mode)),
+    ]
+    print(f"scratch {root}; request spacing {args.interval}s; {os.cpu_count()} cores", flush=True)
+    try:
+        for latency in (float(x) for x in args.latency.split(",")):
+            bench = Bench(server, root, latency, args.interval)
+            for key, row in plan:
+                if key in rows and not (
+                    key == "c" and latency != float(args.latency.split(",")[0])
+                ):
+                    for line in row(bench):
+                        line.label += f", {latency * 1000:.0f} ms" if key != "c" else ""
+                        table.append(line)
+                        print_table([line])
+        print()
+        print_table(table)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
