@@ -391,7 +391,7 @@ TEAM_CHECKS: tuple[BoxScoreCheck, ...] = (
     ),
     BoxScoreCheck(
         "matchups_agree",
-        "both teams' MATCHUP strings name the same home and away team",
+        "both teams' MATCHUP strings name the same two teams, each itself first",
         _matchups_agree,
     ),
     BoxScoreCheck("team_ids_known", "every team_id is a franchise in `teams`", _team_ids_known),
