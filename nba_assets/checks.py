@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
 #: Counting stats that are never negative (plus_minus may be).
@@ -300,6 +301,7 @@ def _scheduled_games_present(data: AuditInput) -> Outcome:
     schedule = data.schedule
     due = schedule[
         (schedule["game_status"] == 3)
+        & schedule["season_type"].isin(BOXSCORE_SEASON_TYPES)
         & (schedule["game_date"] >= data.start)
         & (schedule["game_date"] <= data.end)
     ]

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.schedule import schedule
 from nba_assets.partitions import game_date_partitions
 from nba_assets.source.recordings import RecordingsBackend, Reply
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
@@ -232,10 +233,52 @@ def test_dropped_player_fails_players_sum_to_team(synthetic, league, warehouse):
     )
 
 
+def materialize_schedule(server: ReplayServer, warehouse: Path) -> None:
+    result = dg.materialize(
+        [schedule], resources=resources(server, warehouse), partition_key="2024-25"
+    )
+    assert result.success
+
+
+def drop_one_game(endpoint: str, params: Mapping[str, str], body: dict) -> bool:
+    """Game 0022400100 vanishes from both game logs, as a late-posted game would."""
+    if endpoint != "leaguegamelog":
+        return False
+    entry = body["resultSets"][0]
+    game = entry["headers"].index("GAME_ID")
+    entry["rowSet"] = [r for r in entry["rowSet"] if r[game] != "0022400100"]
+    return True
+
+
+def test_game_missing_from_the_logs_fails_scheduled_games_present(synthetic, league, warehouse):
+    materialize_schedule(synthetic, warehouse)
+    days = ("2024-11-04", "2024-11-05")
+    played = pd.read_parquet(warehouse / "schedule" / "2024-25.parquet").set_index("game_id")
+    date = played.loc["0022400100", "game_date"]
+    assert days[0] <= str(date) <= days[1]
+    server = ReplayServer(CorruptingBackend(league, drop_one_game)).start()
+    try:
+        bad = run([team_boxscores, player_boxscores], server, warehouse, days)
+    finally:
+        server.stop()
+    assert not bad.success
+    present = evaluations(bad)["team_boxscores:scheduled_games_present"]
+    assert not present.passed
+    assert present.metadata["failing_games"].value == ["0022400100"]
+    assert present.metadata["failing_dates"].value == [str(date)]
+    assert "player_boxscores:schema_matches" not in evaluations(bad)  # never ran
+    assert not (warehouse / "team_boxscores").exists()
+    rows, report = quarantined(warehouse, "team_boxscores")
+    assert "0022400100" not in set(rows["game_id"]) and len(rows) > 0
+    assert report["failed_checks"][0]["failing_games"] == ["0022400100"]
+
+
 def test_clean_synthetic_season_passes_every_check(synthetic, warehouse):
+    materialize_schedule(synthetic, warehouse)
     result = run([team_boxscores, player_boxscores], synthetic, warehouse, SYNTHETIC_DAYS)
     assert result.success
     found = evaluations(result)
     assert [k for k, e in found.items() if not e.passed] == []
     assert "skipped" not in found["player_boxscores:players_sum_to_team"].metadata
+    assert "skipped" not in found["team_boxscores:scheduled_games_present"].metadata
     assert found["player_boxscores:games_in_both_tables"].metadata["rows_checked"].value > 0
