@@ -170,19 +170,27 @@ def unique_key(spec: TableSpec) -> BoxScoreCheck:
 
 def _two_teams_one_winner(data: AuditInput) -> Outcome:
     frame = data.frame
-    per_game = frame.groupby("game_id", sort=False)
-    teams = per_game["team_id"].transform("nunique")
-    rows = per_game["team_id"].transform("size")
-    wins = per_game["wl"].transform(lambda s: int((s == "W").sum()))
-    losses = per_game["wl"].transform(lambda s: int((s == "L").sum()))
-    bad = frame[(teams != 2) | (rows != 2) | (wins != 1) | (losses != 1)]
+    marks = pd.DataFrame(
+        {
+            "game_id": frame["game_id"],
+            "team_id": frame["team_id"],
+            "w": frame["wl"].eq("W").fillna(False).astype(int),
+            "l": frame["wl"].eq("L").fillna(False).astype(int),
+        }
+    )
+    games = marks.groupby("game_id").agg(
+        rows=("team_id", "size"), teams=("team_id", "nunique"), w=("w", "sum"), l=("l", "sum")
+    )
+    wrong = games.index[
+        (games["rows"] != 2) | (games["teams"] != 2) | (games["w"] != 1) | (games["l"] != 1)
+    ]
+    bad = frame[frame["game_id"].isin(wrong)]
     if bad.empty:
         return Outcome(bad)
-    games = bad.groupby("game_id")["wl"].agg(lambda s: "/".join(map(str, s)))
-    detail = ", ".join(f"{g} ({r})" for g, r in list(games.items())[:5])
+    results = bad.groupby("game_id")["wl"].agg(lambda s: "/".join(map(str, s)))
+    detail = ", ".join(f"{g} ({r})" for g, r in list(results.items())[:5])
     return Outcome(
-        bad,
-        f"{games.size} game(s) without exactly two teams, one W and one L: {detail}",
+        bad, f"{results.size} game(s) without exactly two teams, one W and one L: {detail}"
     )
 
 
@@ -207,16 +215,15 @@ def _matchups_agree(data: AuditInput) -> Outcome:
     sides = _matchup_sides(frame["matchup"].astype("string"))
     unreadable = sides["self"].isna()
     not_self = sides["self"] != frame["team_abbreviation"]
-    pair = pd.concat([sides["self"], sides["opponent"]], axis=1).fillna("?")
-    pair = pair.min(axis=1) + "-" + pair.max(axis=1)
+    me, them = sides["self"].fillna("?"), sides["opponent"].fillna("?")
+    pair = me.where(me < them, them) + "-" + them.where(me < them, me)
     disagree = pair.groupby(frame["game_id"]).transform("nunique") > 1
-    # the opponent named must be the other row's team
-    opponent_team = frame.groupby("game_id")["team_abbreviation"].transform(
-        lambda s: s.iloc[::-1].values if len(s) == 2 else s.values
-    )
-    wrong_opponent = (sides["opponent"] != opponent_team) & (
-        frame.groupby("game_id")["game_id"].transform("size") == 2
-    )
+    # the opponent named must be the other row's team (in games with two rows)
+    per_game = frame.groupby("game_id")["team_abbreviation"]
+    first, last = per_game.transform("first"), per_game.transform("last")
+    other = last.where(frame["team_abbreviation"] == first, first)
+    two_rows = per_game.transform("size") == 2
+    wrong_opponent = (sides["opponent"] != other) & two_rows
     bad = frame[(unreadable | not_self.fillna(True) | disagree | wrong_opponent.fillna(True))]
     says = (
         f"{bad['game_id'].nunique()} game(s) whose two matchup strings do not name the same two "
