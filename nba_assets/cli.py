@@ -165,6 +165,22 @@ def run_replay_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_health(warehouse: str, as_json: bool) -> int:
+    """Check the warehouse against the instance; non-zero exit when anything is wrong."""
+    ensure_instance_home()
+    import dagster as dg
+
+    from nba_assets import health
+    from nba_assets.definitions import defs
+    from nba_assets.settings import Settings
+
+    keys = [spec.key for spec in defs.resolve_all_asset_specs()]
+    with dg.DagsterInstance.get() as instance:
+        problems = health.run_health(instance, warehouse or Settings.from_env().warehouse, keys)
+    print(health.report(problems, as_json))
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nba-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--end", default=DEMO_END, help="last game date (YYYY-MM-DD)")
 
     commands.add_parser("recover", help="release killed runs (frees their nba_api pool slots)")
+
+    health = commands.add_parser(
+        "health", help="verify the warehouse against the instance (exit 1 on any problem)"
+    )
+    health.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
+    health.add_argument("--json", action="store_true", help="the problems as JSON")
 
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
@@ -228,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.season, args.start, args.end)
     if args.command == "recover":
         return run_recover()
+    if args.command == "health":
+        return run_health(args.warehouse, args.json)
     return run_replay_server(args)
 
 

@@ -6,6 +6,8 @@ import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
+from nba_assets.assets.schedule import schedule
+from nba_assets.health import health_job, health_schedule
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
@@ -44,8 +46,9 @@ boxscores_job = dg.define_asset_job(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=CORE_ASSETS,
-        jobs=[reference_job, boxscores_job],
+        assets=[*CORE_ASSETS, schedule],
+        jobs=[reference_job, boxscores_job, health_job],
+        schedules=[health_schedule],
         resources=build_resources(settings),
     )
 

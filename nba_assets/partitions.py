@@ -113,3 +113,13 @@ def plan_game_log_requests(start: dt.date, end: dt.date) -> list[GameLogRequest]
 
 def current_season(today: dt.date | None = None) -> str:
     return season_of(today or dt.date.today())
+
+
+def season_keys(first: int = 1996, last: int | None = None) -> list[str]:
+    """'1996-97' .. the current season: the keys of season-partitioned assets."""
+    last = season_start_year(current_season()) if last is None else last
+    return [season_name(year) for year in range(first, last + 1)]
+
+
+#: One partition per season ('2024-25'), for assets fetched a season at a time (the schedule).
+season_partitions = dg.StaticPartitionsDefinition(season_keys())

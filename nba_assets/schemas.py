@@ -245,3 +245,22 @@ PLAYERS = TableSpec(
 TABLES: dict[str, TableSpec] = {
     t.name: t for t in (TEAMS, PLAYERS, TEAM_BOXSCORES, PLAYER_BOXSCORES)
 }
+
+SCHEDULE = TableSpec(
+    name="schedule",
+    description="Every game of a season as scheduled (ScheduleLeagueV2), with its status.",
+    key=("game_id",),
+    columns=(
+        Column("season", "string", "season key, e.g. 2024-25", nullable=False, source=False),
+        Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+        Column("game_date", "date", "US/Eastern calendar date (gameDateEst)", nullable=False),
+        Column("game_status", "int", "1 scheduled, 2 in progress, 3 final"),
+        Column("game_status_text", "string"),
+        Column("home_team_id", "int"),
+        Column("away_team_id", "int"),
+        Column("matchup", "string", "'AWY @ HOM'"),
+        Column("game_label", "string", "e.g. Play-In Tournament, East First Round"),
+        Column("season_type", "string", "from the game id", source=False),
+    ),
+)
+TABLES[SCHEDULE.name] = SCHEDULE

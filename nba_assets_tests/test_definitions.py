@@ -13,7 +13,7 @@ CORE = {"teams", "players", "team_boxscores", "player_boxscores"}
 
 def test_defs_load_with_every_contract_asset_key_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == CORE
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE
     for job in ("reference_job", "boxscores_job"):
         assert defs.resolve_job_def(job) is not None
 
@@ -72,3 +72,27 @@ def test_settings_come_from_the_environment_with_safe_defaults():
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env)
+
+
+def test_box_scores_declare_their_checks_and_freshness():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for expected in (
+        ("team_boxscores", "unique_game_id_team_id"),
+        ("team_boxscores", "two_teams_one_winner"),
+        ("team_boxscores", "scheduled_games_present"),
+        ("player_boxscores", "players_sum_to_team"),
+        ("player_boxscores", "player_ids_known"),
+    ):
+        assert expected in checks
+    blocking = {
+        k.name: graph.get_check_spec(k).blocking
+        for k in graph.asset_check_keys
+        if k.asset_key == dg.AssetKey("player_boxscores")
+    }
+    assert blocking["players_sum_to_team"] and not blocking["player_ids_known"]
+    for key in ("team_boxscores", "player_boxscores"):
+        assert isinstance(graph.get(dg.AssetKey(key)).freshness_policy, dg.FreshnessPolicy)
+    assert graph.get(dg.AssetKey("schedule")).partitions_def.get_first_partition_key() == "1996-97"
+    assert defs.resolve_job_def("health_job") is not None
+    assert defs.resolve_schedule_def("health_job_schedule").cron_schedule == "30 6 * * *"

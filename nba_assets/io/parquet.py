@@ -174,7 +174,7 @@ def _split_by_day(
 def _day_keys(frame: pd.DataFrame, column: str) -> pd.Series:
     if not len(frame):
         return pd.Series([], dtype=object)
-    return frame[column].map(lambda d: d.isoformat())
+    return frame[column].map(lambda d: d if isinstance(d, str) else d.isoformat())
 
 
 def _frame_metadata(spec: TableSpec | None, frame: pd.DataFrame) -> dict[str, Any]:

@@ -45,6 +45,8 @@ def validate_body(
     if not isinstance(body, dict) or not body:
         raise malformed("an empty JSON document ({}) instead of result sets")
     if "resultSets" not in body and "resultSet" not in body:
+        if required and all(isinstance(body.get(name), dict) for name in required):
+            return body  # a newer document (ScheduleLeagueV2's leagueSchedule): named objects
         raise malformed("no resultSets in the JSON document")
     sets = result_sets(body)
     for name, entry in sets.items():

@@ -1,0 +1,216 @@
+"""Write-audit-publish inside the asset step: check the frame, then publish it or quarantine it.
+
+Dagster runs an asset's checks after its IO manager has written the output, so a failing
+check would come too late to keep bad rows from readers. Here the step itself yields every
+check result first; only if all blocking checks pass does it yield the Output the IO manager
+publishes. Otherwise the rows go to `<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the
+step fails: the published files keep the previous good data, and nothing downstream runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from nba_assets.checks import (
+    CHECKS_BY_TABLE,
+    SCHEMA_CHECK,
+    AuditInput,
+    BoxScoreCheck,
+    Outcome,
+    describe,
+    run_checks,
+)
+from nba_assets.io.parquet import parquet_bytes, read_frame
+from nba_assets.io.storage import write_atomic
+from nba_assets.parsing import ParseError
+from nba_assets.partitions import season_of
+from nba_assets.schemas import TableSpec
+from nba_assets.source.errors import SchemaDriftError
+
+QUARANTINE = "_quarantine"
+
+
+class AuditFailure(dg.Failure):
+    """Blocking checks failed: nothing was published, the rows are in quarantine."""
+
+
+def published_days(
+    warehouse: UPath, table: str, start: dt.date, end: dt.date
+) -> pd.DataFrame | None:
+    """The published rows of a daily table for [start, end]; None if no day there is materialized."""
+    frames = []
+    day = start
+    while day <= end:
+        path = warehouse / table / f"{day.isoformat()}.parquet"
+        if path.exists():
+            frames.append(read_frame(path))
+        day += dt.timedelta(days=1)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def published_table(warehouse: UPath, table: str) -> pd.DataFrame | None:
+    path = warehouse / f"{table}.parquet"
+    return read_frame(path) if path.exists() else None
+
+
+def published_schedule(warehouse: UPath, start: dt.date, end: dt.date) -> pd.DataFrame | None:
+    """The `schedule` partitions (one per season) that cover [start, end]; None if none is."""
+    seasons = sorted({season_of(start), season_of(end)})
+    frames = [
+        read_frame(path)
+        for season in seasons
+        if (path := warehouse / "schedule" / f"{season}.parquet").exists()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def gather(
+    spec: TableSpec, frame: pd.DataFrame, start: dt.date, end: dt.date, warehouse: UPath
+) -> AuditInput:
+    """The frame and the published neighbours its checks compare against."""
+    is_player = "player_id" in spec.key
+    return AuditInput(
+        frame=frame,
+        spec=spec,
+        start=start,
+        end=end,
+        team_rows=published_days(warehouse, "team_boxscores", start, end) if is_player else None,
+        teams=published_table(warehouse, "teams"),
+        players=published_table(warehouse, "players") if is_player else None,
+        schedule=None if is_player else published_schedule(warehouse, start, end),
+    )
+
+
+def audited(
+    context: dg.AssetExecutionContext,
+    spec: TableSpec,
+    produce: Callable[[], pd.DataFrame],
+    warehouse: UPath,
+    checks: Sequence[BoxScoreCheck] | None = None,
+) -> Iterator[dg.AssetCheckResult | dg.Output]:
+    """Yield every check result, then the Output, or quarantine the frame and fail the step."""
+    keys = context.partition_key_range
+    start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+    try:
+        frame = produce()
+    except (SchemaDriftError, ParseError) as exc:
+        yield from _drifted(context, spec, exc, warehouse)
+        raise  # unreachable: _drifted raises
+    data = gather(spec, frame, start, end, warehouse)
+    results = run_checks(checks or CHECKS_BY_TABLE[spec.name], data)
+    failed = []
+    for check, outcome, seconds in results:
+        yield result_for(spec, check, outcome, len(frame), seconds)
+        if check.blocking and not outcome.passed:
+            failed.append((check, outcome))
+    if failed:
+        where = quarantine(warehouse, spec, frame, keys.start, keys.end, context.run_id, failed)
+        raise AuditFailure(
+            description=failure_message(spec, keys.start, keys.end, failed, where),
+            metadata={"quarantine": dg.MetadataValue.path(str(where))},
+        )
+    yield dg.Output(frame)
+
+
+def _drifted(
+    context: dg.AssetExecutionContext, spec: TableSpec, exc: Exception, warehouse: UPath
+) -> Iterator[dg.AssetCheckResult]:
+    """The response no longer fits the declared table: fail the schema check with its columns."""
+    keys = context.partition_key_range
+    columns = sorted(set(re.findall(r"'([A-Za-z0-9_]+)'", str(exc))) | _column_in(str(exc), spec))
+    outcome = Outcome(
+        pd.DataFrame({"column": columns or ["?"]}),
+        f"{spec.name} response drifted from the declared schema: {exc}",
+        extra={"columns": columns},
+    )
+    yield result_for(spec, SCHEMA_CHECK, outcome, 0, 0.0)
+    failed = [(SCHEMA_CHECK, outcome)]
+    where = quarantine(warehouse, spec, None, keys.start, keys.end, context.run_id, failed, exc)
+    raise AuditFailure(
+        description=failure_message(spec, keys.start, keys.end, failed, where),
+        metadata={"quarantine": dg.MetadataValue.path(str(where))},
+    )
+
+
+def _column_in(message: str, spec: TableSpec) -> set[str]:
+    """`team_boxscores.pts: ...` (a value that does not fit its column) names the column."""
+    found = re.match(rf"{re.escape(spec.name)}\.([a-z0-9_]+):", message)
+    return {found.group(1)} if found else set()
+
+
+def result_for(
+    spec: TableSpec, check: BoxScoreCheck, outcome: Outcome, rows: int, seconds: float
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=check.name,
+        asset_key=dg.AssetKey(spec.name),
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+        description=outcome.message or outcome.skipped or check.description,
+        metadata=describe(outcome, rows, seconds),
+    )
+
+
+def failure_message(
+    spec: TableSpec,
+    start: str,
+    end: str,
+    failed: Sequence[tuple[BoxScoreCheck, Outcome]],
+    where: UPath,
+) -> str:
+    days = start if start == end else f"{start}...{end}"
+    lines = [f"{spec.name} {days}: {len(failed)} blocking check(s) failed; nothing was published."]
+    for check, outcome in failed:
+        dates = sorted({d.isoformat() for d in outcome.bad.get("game_date", pd.Series()).dropna()})
+        shown = ", ".join(dates[:5]) + (" ..." if len(dates) > 5 else "")
+        lines.append(f"  {check.name}: {outcome.message} [dates: {shown or 'n/a'}]")
+    lines.append(
+        f"The rows are quarantined at {where}; the published days keep their last good data."
+    )
+    return "\n".join(lines)
+
+
+def quarantine(
+    warehouse: UPath,
+    spec: TableSpec,
+    frame: pd.DataFrame | None,
+    start: str,
+    end: str,
+    run_id: str,
+    failed: Sequence[tuple[BoxScoreCheck, Outcome]],
+    error: Exception | None = None,
+) -> UPath:
+    """Keep the whole frame (or the undecodable response) and what was wrong, for inspection."""
+    days = start if start == end else f"{start}...{end}"
+    where = warehouse / QUARANTINE / spec.name / days / run_id
+    if frame is not None:
+        rows = frame.reset_index(drop=True)
+        write_atomic(where / "rows.parquet", parquet_bytes(None, rows, []))
+    report = {
+        "table": spec.name,
+        "partition_range": [start, end],
+        "run_id": run_id,
+        "failed_checks": [
+            {
+                "check": check.name,
+                "message": outcome.message,
+                "failing_rows": len(outcome.bad),
+                "failing_games": sorted(set(outcome.bad.get("game_id", pd.Series()).dropna()))[
+                    :100
+                ],
+            }
+            for check, outcome in failed
+        ],
+    }
+    if error is not None:
+        report["error"] = str(error)
+        report["first_bytes"] = getattr(error, "first_bytes", "")
+    write_atomic(where / "report.json", json.dumps(report, indent=2, default=str).encode())
+    return where

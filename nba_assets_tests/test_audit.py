@@ -1,0 +1,284 @@
+"""Write-audit-publish on corrupted real recordings and synthetic output, served over HTTP.
+
+Each test first publishes good data, then serves a corrupted copy of the same responses
+through a second replay server and re-runs the same days: the named check must fail with
+the bad rows and dates in its metadata, nothing downstream may materialize, the published
+files must stay byte for byte, and quarantine must hold the bad rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.schedule import schedule
+from nba_assets.partitions import game_date_partitions
+from nba_assets.source.recordings import RecordingsBackend, Reply
+from nba_assets.source.replay import ReplayServer, SyntheticBackend
+from nba_assets_tests.conftest import LEAGUEGAMELOG_2025_26, SYNTHETIC_SEASONS, resources
+
+RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+REAL_DAYS = ("2025-11-01", "2025-11-03")
+SYNTHETIC_DAYS = ("2024-11-01", "2024-11-03")
+
+
+@dg.asset(partitions_def=game_date_partitions, backfill_policy=dg.BackfillPolicy.single_run())
+def team_points_by_day(team_boxscores: pd.DataFrame) -> pd.DataFrame:
+    """A downstream reader: must never run on data that failed a blocking check."""
+    return team_boxscores.groupby("game_date", as_index=False)["pts"].sum()
+
+
+def tags(days: tuple[str, str]) -> dict[str, str]:
+    return {RANGE[0]: days[0], RANGE[1]: days[1]}
+
+
+def run(assets, server: ReplayServer, warehouse: Path, days: tuple[str, str]):
+    return dg.materialize(
+        assets, resources=resources(server, warehouse), tags=tags(days), raise_on_error=False
+    )
+
+
+def snapshot(warehouse: Path, table: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((warehouse / table).glob("*.parquet"))}
+
+
+def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def quarantined(warehouse: Path, table: str) -> tuple[pd.DataFrame | None, dict]:
+    [run_dir] = [p for p in (warehouse / "_quarantine" / table).glob("*/*") if p.is_dir()]
+    rows = run_dir / "rows.parquet"
+    frame = pd.read_parquet(rows) if rows.exists() else None
+    return frame, json.loads((run_dir / "report.json").read_text())
+
+
+@pytest.fixture
+def corrupted_recordings(tmp_path: Path) -> Iterator[Callable[..., ReplayServer]]:
+    """Serve a corrupted copy of the real 2025-26 team game log from a second replay server."""
+    servers: list[ReplayServer] = []
+
+    def serve(corrupt: Callable[[list[str], list[list]], None]) -> ReplayServer:
+        recording = json.loads(LEAGUEGAMELOG_2025_26.read_text())
+        entry = recording["response"]["body"]["resultSets"][0]
+        corrupt(entry["headers"], entry["rowSet"])
+        directory = tmp_path / f"recordings-{len(servers)}"
+        directory.mkdir()
+        (directory / LEAGUEGAMELOG_2025_26.name).write_text(json.dumps(recording))
+        server = ReplayServer(RecordingsBackend(directory)).start()
+        servers.append(server)
+        return server
+
+    yield serve
+    for server in servers:
+        server.stop()
+
+
+def _rows_on(headers: list[str], rows: list[list], day: str) -> list[list]:
+    return [r for r in rows if r[headers.index("GAME_DATE")] == day]
+
+
+def duplicate_a_row(headers: list[str], rows: list[list]) -> None:
+    rows.append(list(_rows_on(headers, rows, "2025-11-02")[0]))
+
+
+def two_winners(headers: list[str], rows: list[list]) -> None:
+    loser = next(r for r in _rows_on(headers, rows, "2025-11-03") if r[headers.index("WL")] == "L")
+    loser[headers.index("WL")] = "W"
+
+
+def test_good_real_recordings_pass_every_check(replay, warehouse):
+    result = run([team_boxscores, team_points_by_day], replay, warehouse, REAL_DAYS)
+    assert result.success
+    found = evaluations(result)
+    assert len(found) == len(team_boxscores.check_specs_by_output_name)
+    failed = [k for k, e in found.items() if not e.passed]
+    assert failed == []
+    assert found["team_boxscores:scheduled_games_present"].metadata["skipped"].value
+
+
+def test_duplicate_row_and_two_winners_are_quarantined_not_published(
+    replay, corrupted_recordings, warehouse
+):
+    assert run([team_boxscores, team_points_by_day], replay, warehouse, REAL_DAYS).success
+    good = snapshot(warehouse, "team_boxscores")
+    good_downstream = snapshot(warehouse, "team_points_by_day")
+
+    def corrupt(headers, rows):
+        duplicate_a_row(headers, rows)
+        two_winners(headers, rows)
+
+    bad = run(
+        [team_boxscores, team_points_by_day], corrupted_recordings(corrupt), warehouse, REAL_DAYS
+    )
+
+    assert not bad.success
+    found = evaluations(bad)
+    duplicate = found["team_boxscores:unique_game_id_team_id"]
+    assert not duplicate.passed and duplicate.metadata["failing_rows"].value == 2
+    assert duplicate.metadata["failing_dates"].value == ["2025-11-02"]
+    winners = found["team_boxscores:two_teams_one_winner"]
+    # the W/W game, and the game whose team row was duplicated (three rows)
+    assert not winners.passed
+    assert winners.metadata["failing_dates"].value == ["2025-11-02", "2025-11-03"]
+    assert "one W and one L" in winners.description and "(W/W)" in winners.description
+    assert len(winners.metadata["failing_games"].value) == 2
+    assert found["team_boxscores:points_add_up"].passed
+    failure = next(e for e in bad.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.error.message
+    assert "two_teams_one_winner" in message and "2025-11-03" in message
+    assert "unique_game_id_team_id" in message and "nothing was published" in message
+    # nothing downstream, nothing published: the previous good files, byte for byte
+    assert bad.get_asset_materialization_events() == []
+    assert snapshot(warehouse, "team_boxscores") == good
+    assert snapshot(warehouse, "team_points_by_day") == good_downstream
+    rows, report = quarantined(warehouse, "team_boxscores")
+    good_rows = sum(len(pd.read_parquet(warehouse / "team_boxscores" / n)) for n in good)
+    assert len(rows) == good_rows + 1
+    assert {c["check"] for c in report["failed_checks"]} == {
+        "unique_game_id_team_id",
+        "two_teams_one_winner",
+    }
+    # a later good run publishes again
+    assert run([team_boxscores], replay, warehouse, REAL_DAYS).success
+    assert snapshot(warehouse, "team_boxscores") == good
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "column"),
+    [
+        (
+            lambda h, rows: _rows_on(h, rows, "2025-11-02")[0].__setitem__(h.index("PTS"), "ten"),
+            "pts",
+        ),
+        (lambda h, rows: [r.pop(h.index("FG3M")) for r in rows] and h.remove("FG3M"), "FG3M"),
+    ],
+    ids=["type-changed", "column-removed"],
+)
+def test_schema_drift_fails_the_schema_check_naming_the_column(
+    corrupted_recordings, warehouse, corrupt, column
+):
+    result = run([team_boxscores], corrupted_recordings(corrupt), warehouse, REAL_DAYS)
+    assert not result.success
+    schema = evaluations(result)["team_boxscores:schema_matches"]
+    assert not schema.passed and column in schema.metadata["columns"].value
+    assert column in schema.description
+    assert not (warehouse / "team_boxscores").exists()
+    _, report = quarantined(warehouse, "team_boxscores")
+    assert report["failed_checks"][0]["check"] == "schema_matches" and column in report["error"]
+
+
+class CorruptingBackend:
+    """The synthetic league with a change to the bodies `corrupt` returns True for."""
+
+    def __init__(self, inner, corrupt: Callable[[str, Mapping[str, str], dict], bool]):
+        self.inner, self.corrupt = inner, corrupt
+
+    def respond(self, endpoint: str, params: Mapping[str, str]) -> Reply:
+        reply = self.inner.respond(endpoint, params)
+        body = json.loads(reply.text)
+        if not self.corrupt(endpoint, params, body):
+            return reply  # untouched bodies keep their exact bytes (and so their sha256)
+        return Reply(reply.status, reply.content_type, json.dumps(body))
+
+
+@pytest.fixture(scope="module")
+def league() -> SyntheticBackend:
+    return SyntheticBackend(seed=7, seasons=SYNTHETIC_SEASONS)
+
+
+def drop_one_player(endpoint: str, params: Mapping[str, str], body: dict) -> bool:
+    if endpoint != "leaguegamelog" or params.get("PlayerOrTeam") != "P":
+        return False
+    entry = body["resultSets"][0]
+    date = entry["headers"].index("GAME_DATE")
+    index = next(i for i, r in enumerate(entry["rowSet"]) if r[date] == "2024-11-02")
+    entry["rowSet"].pop(index)
+    return True
+
+
+def test_dropped_player_fails_players_sum_to_team(synthetic, league, warehouse):
+    both = [team_boxscores, player_boxscores]
+    assert run(both, synthetic, warehouse, SYNTHETIC_DAYS).success
+    good_team, good_players = (
+        snapshot(warehouse, t) for t in ("team_boxscores", "player_boxscores")
+    )
+    server = ReplayServer(CorruptingBackend(league, drop_one_player)).start()
+    try:
+        bad = run(both, server, warehouse, SYNTHETIC_DAYS)
+    finally:
+        server.stop()
+    assert not bad.success
+    found = evaluations(bad)
+    assert all(e.passed for k, e in found.items() if k.startswith("team_boxscores:"))
+    sums = found["player_boxscores:players_sum_to_team"]
+    assert not sums.passed and sums.metadata["failing_dates"].value == ["2024-11-02"]
+    assert "pts" in sums.metadata["columns_off"].value
+    assert found["player_boxscores:unique_game_id_player_id"].passed
+    assert snapshot(warehouse, "team_boxscores") == good_team  # same data, republished
+    assert snapshot(warehouse, "player_boxscores") == good_players
+    rows, _ = quarantined(warehouse, "player_boxscores")
+    assert (
+        len(rows)
+        == sum(len(pd.read_parquet(warehouse / "player_boxscores" / n)) for n in good_players) - 1
+    )
+
+
+def materialize_schedule(server: ReplayServer, warehouse: Path) -> None:
+    result = dg.materialize(
+        [schedule], resources=resources(server, warehouse), partition_key="2024-25"
+    )
+    assert result.success
+
+
+def drop_one_game(endpoint: str, params: Mapping[str, str], body: dict) -> bool:
+    """Game 0022400100 vanishes from both game logs, as a late-posted game would."""
+    if endpoint != "leaguegamelog":
+        return False
+    entry = body["resultSets"][0]
+    game = entry["headers"].index("GAME_ID")
+    entry["rowSet"] = [r for r in entry["rowSet"] if r[game] != "0022400100"]
+    return True
+
+
+def test_game_missing_from_the_logs_fails_scheduled_games_present(synthetic, league, warehouse):
+    materialize_schedule(synthetic, warehouse)
+    days = ("2024-11-04", "2024-11-05")
+    played = pd.read_parquet(warehouse / "schedule" / "2024-25.parquet").set_index("game_id")
+    date = played.loc["0022400100", "game_date"]
+    assert days[0] <= str(date) <= days[1]
+    server = ReplayServer(CorruptingBackend(league, drop_one_game)).start()
+    try:
+        bad = run([team_boxscores, player_boxscores], server, warehouse, days)
+    finally:
+        server.stop()
+    assert not bad.success
+    present = evaluations(bad)["team_boxscores:scheduled_games_present"]
+    assert not present.passed
+    assert present.metadata["failing_games"].value == ["0022400100"]
+    assert present.metadata["failing_dates"].value == [str(date)]
+    assert "player_boxscores:schema_matches" not in evaluations(bad)  # never ran
+    assert not (warehouse / "team_boxscores").exists()
+    rows, report = quarantined(warehouse, "team_boxscores")
+    assert "0022400100" not in set(rows["game_id"]) and len(rows) > 0
+    assert report["failed_checks"][0]["failing_games"] == ["0022400100"]
+
+
+def test_clean_synthetic_season_passes_every_check(synthetic, warehouse):
+    materialize_schedule(synthetic, warehouse)
+    result = run([team_boxscores, player_boxscores], synthetic, warehouse, SYNTHETIC_DAYS)
+    assert result.success
+    found = evaluations(result)
+    assert [k for k, e in found.items() if not e.passed] == []
+    assert "skipped" not in found["player_boxscores:players_sum_to_team"].metadata
+    assert "skipped" not in found["team_boxscores:scheduled_games_present"].metadata
+    assert found["player_boxscores:games_in_both_tables"].metadata["rows_checked"].value > 0
