@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--drop-column", default="", help="remove this column from every result set"
     )
+    from nba_assets.snapshot import cli as snapshot_cli
+
+    snapshot_cli.add_parser(commands)
     return parser
 
 
@@ -218,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.season, args.start, args.end)
     if args.command == "recover":
         return run_recover()
+    if args.command == "snapshot":
+        from nba_assets.snapshot import cli as snapshot_cli
+
+        return snapshot_cli.run(args)
     return run_replay_server(args)
 
 
