@@ -6,6 +6,7 @@ import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
+from nba_assets.assets.training import build_training_snapshot
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
@@ -44,7 +45,7 @@ boxscores_job = dg.define_asset_job(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=CORE_ASSETS,
+        assets=[*CORE_ASSETS, build_training_snapshot(settings.warehouse)],
         jobs=[reference_job, boxscores_job],
         resources=build_resources(settings),
     )
