@@ -22,7 +22,10 @@ def parse_seasons(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(":")]
     if len(parts) not in (1, 2) or not all(parts):
         raise ValueError(f"extract.seasons: not a season or range like '2020-21:2024-25': {text!r}")
-    first, last = season_start_year(parts[0]), season_start_year(parts[-1])
+    try:
+        first, last = season_start_year(parts[0]), season_start_year(parts[-1])
+    except ValueError as exc:
+        raise ValueError(f"extract.seasons: {exc}") from None
     if first > last:
         raise ValueError(f"extract.seasons: range runs backwards: {text!r}")
     return [season_name(year) for year in range(first, last + 1)]
