@@ -8,7 +8,7 @@ from nba_assets.definitions import build_definitions, defs
 from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
-CORE = {"teams", "players", "team_boxscores", "player_boxscores"}
+CORE = {"teams", "players", "team_boxscores", "player_boxscores", "training_snapshot"}
 
 
 def test_defs_load_with_every_contract_asset_key_and_job():
@@ -72,3 +72,9 @@ def test_settings_come_from_the_environment_with_safe_defaults():
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env)
+
+
+def test_training_snapshot_is_downstream_of_both_boxscore_assets():
+    node = defs.resolve_asset_graph().get(dg.AssetKey("training_snapshot"))
+    assert {k.to_user_string() for k in node.parent_keys} == {"team_boxscores", "player_boxscores"}
+    assert node.partitions_def is None
