@@ -278,3 +278,43 @@ def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
     failed = run([*args[:-1], config], repo, env, check=False)
     assert failed.returncode != 0
     assert "needs a git checkout with the DVC pipeline" in failed.stdout + failed.stderr
+
+
+def test_s3_warehouse_gives_the_same_snapshot(clone, demo: dict[str, Path], moto_s3: str) -> None:
+    """params.yaml's warehouse as s3://: DVC tracks it as an external dependency, same bytes out."""
+    aws = {
+        "AWS_ENDPOINT_URL": moto_s3,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="warehouse")
+    for spec in TABLES:
+        for path in sorted((demo["warehouse"] / spec.name).iterdir()):
+            s3.put_object(
+                Bucket="warehouse", Key=f"nba/{spec.name}/{path.name}", Body=path.read_bytes()
+            )
+    repo = clone("s3", warehouse=False)
+    committed = lock_md5s(repo)
+    params = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(
+        params.replace("warehouse: warehouse", "warehouse: s3://warehouse/nba", 1)
+    )
+    assert ran(dvc(repo, "repro", env=aws).stdout) == set(STAGES)
+    assert lock_md5s(repo) == committed
+    # a corrected partition in the bucket invalidates extract
+    key = "nba/team_boxscores/2024-11-15.parquet"
+    s3.put_object(
+        Bucket="warehouse",
+        Key=key,
+        Body=(demo["warehouse"] / "team_boxscores/2024-11-14.parquet").read_bytes(),
+    )
+    status = dvc(repo, "status", env=aws).stdout
+    assert "extract" in status and "modified" in status, status
