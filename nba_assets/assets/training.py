@@ -106,16 +106,17 @@ def runs_by_partition(
     instance: dg.DagsterInstance, table: str, partitions: Sequence[str]
 ) -> dict[str, str]:
     """{partition: run id of its latest materialization} as the instance's event log has it."""
+    key = dg.AssetKey(table)
+    latest = instance.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
+    )
+    if not latest:
+        return {}
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(table), asset_partitions=list(partitions)),
-        limit=max(len(partitions), 1) * 50,
+        dg.AssetRecordsFilter(asset_key=key, storage_ids=sorted(latest.values())),
+        limit=len(latest),
     ).records
-    latest: dict[str, str] = {}
-    for record in records:  # newest first
-        partition = record.partition_key
-        if partition is not None and partition not in latest:
-            latest[partition] = record.run_id
-    return latest
+    return {r.partition_key: r.run_id for r in records if r.partition_key is not None}
 
 
 def snapshot_lineage(
