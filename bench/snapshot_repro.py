@@ -1,7 +1,7 @@
 """Wall time of `dvc repro` of the training snapshot over N synthetic seasons, in a fresh git repo.
 
 Materializes the seasons with `nba-assets demo` (synthetic league, one ranged run) into the repo's
-./warehouse, then times a cold `dvc repro` (all stages) and a no-op one.
+./warehouse, then times each stage of a cold `dvc repro` (wall and CPU seconds) and a no-op one.
 
     .venv/bin/python bench/snapshot_repro.py --seasons 1
     .venv/bin/python bench/snapshot_repro.py --seasons 5
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,16 @@ def sh(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     if proc.returncode:
         sys.exit(f"{args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + sys of the child processes) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.monotonic()
+    sh(args, cwd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return time.monotonic() - began, cpu
 
 
 def copy_checkout(dest: Path) -> None:
@@ -81,16 +92,21 @@ def main() -> None:
         }
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         timings = {}
-        for label in ("cold", "no-op"):
-            began = time.monotonic()
-            sh([str(BIN / "dvc"), "repro"], repo, env)
-            timings[label] = time.monotonic() - began
+        for stage in ("extract", "features", "split"):
+            timings[stage] = timed([str(BIN / "dvc"), "repro", "--single-item", stage], repo, env)
+        timings["no-op"] = timed([str(BIN / "dvc"), "repro"], repo, env)
         features = sh([str(BIN / "dvc"), "metrics", "show", "--json"], repo, env)
         days = len(list((repo / "warehouse" / "team_boxscores").iterdir()))
         print(f"seasons {first}:{last} ({start}..{end}), {days} daily partitions per table")
         print(f"materialize (nba-assets demo, synthetic): {materialize:.1f}s")
-        print(f"dvc repro cold (extract+features+split): {timings['cold']:.1f}s")
-        print(f"dvc repro no-op (all up to date):        {timings['no-op']:.1f}s")
+        cold = [timings[s] for s in ("extract", "features", "split")]
+        print(
+            f"dvc repro cold, all stages: {sum(w for w, _ in cold):.1f}s wall, "
+            f"{sum(c for _, c in cold):.1f}s CPU"
+        )
+        for stage in ("extract", "features", "split", "no-op"):
+            wall, cpu = timings[stage]
+            print(f"  {stage:<9} {wall:6.1f}s wall {cpu:6.1f}s CPU")
         print(f"metrics: {features.strip()[:400]}")
 
 
