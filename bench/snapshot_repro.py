@@ -86,10 +86,9 @@ def main() -> None:
         materialize = time.monotonic() - began
         params = yaml.safe_load((repo / "params.yaml").read_text())
         params["extract"] = {"seasons": f"{first}:{last}", "start": start, "end": end}
-        params["split"] = {
-            "train_end": f"{LAST_SEASON_YEAR}-09-30",
-            "valid_end": f"{LAST_SEASON_YEAR + 1}-01-31",
-        }
+        # several seasons: the last one is validation + test; one season: split within it
+        train_end = f"{LAST_SEASON_YEAR}-09-30" if args.seasons > 1 else f"{LAST_SEASON_YEAR}-12-31"
+        params["split"] = {"train_end": train_end, "valid_end": f"{LAST_SEASON_YEAR + 1}-02-28"}
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         timings = {}
         for stage in ("extract", "features", "split"):
