@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml requirements.txt requirements-dvc.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.txt -e '.[dev]'
 	test -x $(DVC_ENV)/bin/python || $(PYTHON) -m venv $(DVC_ENV)
-	$(DVC_ENV)/bin/python -m pip install --quiet -c requirements-dvc.txt dvc
-	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\nexec "$$(dirname "$$0")/../dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
+	$(DVC_ENV)/bin/python -m pip install --quiet -c requirements-dvc.txt dvc dvc-s3
+	printf '#!/bin/sh\n# DVC lives in its own environment: it pins antlr4 4.9, Dagster needs 4.13.\n# Pipeline stages call `nba-assets` from the project environment, so its bin leads PATH.\nbin="$$(cd "$$(dirname "$$0")" && pwd)"\nPATH="$$bin:$$PATH"; export PATH\nexec "$$bin/../dvc-env/bin/dvc" "$$@"\n' > $(BIN)/dvc
 	chmod +x $(BIN)/dvc
 	touch $(STAMP)
 
@@ -46,7 +46,7 @@ lock:
 	{ echo '# Pinned versions of every package (a pip constraints file; `make lock` regenerates it).'; \
 	  /tmp/nba-assets-lock/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.txt
 	rm -rf /tmp/nba-assets-lock && $(PYTHON) -m venv /tmp/nba-assets-lock
-	/tmp/nba-assets-lock/bin/pip install --quiet dvc
+	/tmp/nba-assets-lock/bin/pip install --quiet dvc dvc-s3
 	{ echo '# Pinned versions for the separate DVC environment (.venv/dvc-env).'; \
 	  /tmp/nba-assets-lock/bin/pip freeze; } > requirements-dvc.txt
 

@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--fault-trickle", type=int, default=0, help="send N bodies 10 bytes every 0.5 s"
     )
+    from nba_assets.snapshot import cli as snapshot_cli
+
+    snapshot_cli.add_parser(commands)
     return parser
 
 
@@ -252,6 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_recover()
     if args.command == "health":
         return run_health(args.warehouse, args.json)
+    if args.command == "snapshot":
+        from nba_assets.snapshot import cli as snapshot_cli
+
+        return snapshot_cli.run(args)
     return run_replay_server(args)
 
 

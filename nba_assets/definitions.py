@@ -7,6 +7,7 @@ import dagster as dg
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
+from nba_assets.assets.training import build_training_snapshot
 from nba_assets.health import health_job, health_schedule
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
@@ -46,7 +47,7 @@ boxscores_job = dg.define_asset_job(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*CORE_ASSETS, schedule],
+        assets=[*CORE_ASSETS, schedule, build_training_snapshot(settings.warehouse)],
         jobs=[reference_job, boxscores_job, health_job],
         schedules=[health_schedule],
         resources=build_resources(settings),

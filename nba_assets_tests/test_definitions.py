@@ -8,7 +8,7 @@ from nba_assets.definitions import build_definitions, defs
 from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
-CORE = {"teams", "players", "team_boxscores", "player_boxscores"}
+CORE = {"teams", "players", "team_boxscores", "player_boxscores", "training_snapshot"}
 
 
 def test_defs_load_with_every_contract_asset_key_and_job():
@@ -96,3 +96,9 @@ def test_box_scores_declare_their_checks_and_freshness():
     assert graph.get(dg.AssetKey("schedule")).partitions_def.get_first_partition_key() == "1996-97"
     assert defs.resolve_job_def("health_job") is not None
     assert defs.resolve_schedule_def("health_job_schedule").cron_schedule == "30 6 * * *"
+
+
+def test_training_snapshot_is_downstream_of_both_boxscore_assets():
+    node = defs.resolve_asset_graph().get(dg.AssetKey("training_snapshot"))
+    assert {k.to_user_string() for k in node.parent_keys} == {"team_boxscores", "player_boxscores"}
+    assert node.partitions_def is None

@@ -1,0 +1,194 @@
+"""`training_snapshot`: runs the DVC pipeline (`dvc repro`) and records what it built and from what.
+
+Lineage both ways: the asset's metadata names the md5 of every output from `dvc.lock`, the git
+revision and the params, and the Dagster runs that materialized the partitions the snapshot's
+manifest lists; the manifest itself (in the DVC-tracked snapshot) names each partition's data
+version. The project never imports dvc: the CLI runs as a subprocess.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.io.storage import as_upath
+
+TRAINING_GROUP = "training"
+MANIFEST = Path("data/snapshots/extract/manifest.json")
+METRICS = Path("data/snapshots/metrics.json")
+#: The checkout this package was installed from (editable install): the default DVC workspace.
+CHECKOUT = Path(__file__).resolve().parents[2]
+_OUTPUT_TAIL = 4000
+
+
+class SnapshotConfig(dg.Config):
+    workspace: str = ""  # a git checkout with dvc.yaml; empty = the checkout nba_assets runs from
+
+
+def find_workspace(configured: str) -> Path:
+    """The git + DVC workspace to run in; a clear failure where there is none (e.g. a container)."""
+    workspace = Path(configured or CHECKOUT).resolve()
+    problems = []
+    if not (workspace / "dvc.yaml").is_file():
+        problems.append("no dvc.yaml")
+    if not (workspace / ".dvc").is_dir():
+        problems.append("no .dvc/")
+    if _git(workspace, "rev-parse", "--show-toplevel", check=False) is None:
+        problems.append("not a git repository")
+    if problems:
+        raise dg.Failure(
+            f"training_snapshot needs a git checkout with the DVC pipeline, but {workspace} has "
+            f"{', '.join(problems)}. Run it from a clone of the project, or set the asset's "
+            "config `workspace` to one."
+        )
+    return workspace
+
+
+def dvc_executable() -> str:
+    """The README environment's `dvc` (the shim beside this interpreter), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dvc")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("dvc")
+    if not found:
+        raise dg.Failure("training_snapshot: no `dvc` executable; run `make setup`")
+    return found
+
+
+def run_dvc(workspace: Path, args: Sequence[str]) -> str:
+    """Run `dvc <args>` in the workspace; stages find `nba-assets` of this same environment."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    proc = subprocess.run(
+        [dvc_executable(), *args], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise dg.Failure(
+            f"`dvc {' '.join(args)}` failed in {workspace} (exit {proc.returncode})",
+            metadata={"output": dg.MetadataValue.md(f"```\n{output[-_OUTPUT_TAIL:]}\n```")},
+        )
+    return output
+
+
+def output_md5s(lock: Mapping[str, Any]) -> dict[str, str]:
+    """{output path: md5} for every stage output in a parsed dvc.lock."""
+    return {
+        out["path"]: out["md5"]
+        for stage in lock.get("stages", {}).values()
+        for out in stage.get("outs", [])
+    }
+
+
+def check_warehouse(workspace: Path, params: Mapping[str, Any], warehouse: str) -> None:
+    """The snapshot must read the warehouse this Dagster deployment writes, or lineage is wrong."""
+    configured = str(params.get("warehouse", ""))
+    resolved = configured if "://" in configured else str(workspace / configured)
+    if as_upath(resolved) != as_upath(warehouse):
+        raise dg.Failure(
+            f"params.yaml in {workspace} reads warehouse {configured!r} ({resolved}), but Dagster "
+            f"writes {warehouse!r}: set `warehouse:` in params.yaml or NBA_ASSETS_WAREHOUSE so they agree"
+        )
+
+
+def runs_by_partition(
+    instance: dg.DagsterInstance, table: str, partitions: Sequence[str]
+) -> dict[str, str]:
+    """{partition: run id of its latest materialization} as the instance's event log has it."""
+    key = dg.AssetKey(table)
+    latest = instance.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
+    )
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, storage_ids=sorted(latest.values())),
+        limit=len(latest),
+    ).records
+    return {r.partition_key: r.run_id for r in records if r.partition_key is not None}
+
+
+def snapshot_lineage(
+    instance: dg.DagsterInstance, manifest: Mapping[str, Any]
+) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Runs the snapshot read ({run id: {table: partitions}}) and partitions with no known run."""
+    runs: dict[str, dict[str, int]] = {}
+    unknown: dict[str, int] = {}
+    for table, entry in sorted(manifest.get("tables", {}).items()):
+        partitions = sorted(entry.get("partitions", {}))
+        latest = runs_by_partition(instance, table, partitions)
+        for run_id in latest.values():
+            runs.setdefault(run_id, {}).setdefault(table, 0)
+            runs[run_id][table] += 1
+        if len(latest) < len(partitions):
+            unknown[table] = len(partitions) - len(latest)
+    return runs, unknown
+
+
+def _git(workspace: Path, *args: str, check: bool = True) -> str | None:
+    proc = subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True)
+    if proc.returncode != 0:
+        if check:
+            raise dg.Failure(f"`git {' '.join(args)}` failed in {workspace}: {proc.stderr.strip()}")
+        return None
+    return proc.stdout.strip()
+
+
+def build_training_snapshot(warehouse: str) -> dg.AssetsDefinition:
+    """The asset over the warehouse Dagster writes (settings), so lineage names the right runs."""
+
+    @dg.asset(
+        key="training_snapshot",
+        deps=[team_boxscores, player_boxscores],
+        group_name=TRAINING_GROUP,
+        kinds={"dvc", "parquet"},
+        description="Training rows (data/snapshots/...) built by `dvc repro`, tracked by DVC.",
+    )
+    def training_snapshot(
+        context: dg.AssetExecutionContext, config: SnapshotConfig
+    ) -> dg.MaterializeResult:
+        workspace = find_workspace(config.workspace)
+        params = yaml.safe_load((workspace / "params.yaml").read_text()) or {}
+        check_warehouse(workspace, params, warehouse)
+        log = run_dvc(workspace, ["repro"])
+        context.log.info(log[-_OUTPUT_TAIL:])
+        lock = yaml.safe_load((workspace / "dvc.lock").read_text()) or {}
+        manifest = json.loads((workspace / MANIFEST).read_text())
+        runs, unknown = snapshot_lineage(context.instance, manifest)
+        md5s = output_md5s(lock)
+        metadata: dict[str, Any] = {
+            "workspace": dg.MetadataValue.path(str(workspace)),
+            "git_revision": _git(workspace, "rev-parse", "HEAD", check=False) or "(no commit)",
+            "git_dirty": bool(_git(workspace, "status", "--porcelain", check=False)),
+            "dvc_outputs_md5": dg.MetadataValue.json(md5s),
+            "params": dg.MetadataValue.json(params),
+            "dagster_runs": dg.MetadataValue.json(runs),
+            "partitions_without_run": dg.MetadataValue.json(unknown),
+            "manifest": dg.MetadataValue.path(str(workspace / MANIFEST)),
+            "stages_run": sorted(_stages_run(log)),
+        }
+        for path, md5 in md5s.items():
+            metadata[f"md5:{path}"] = md5
+        if (workspace / METRICS).is_file():
+            metadata["metrics"] = dg.MetadataValue.json(
+                json.loads((workspace / METRICS).read_text())
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return training_snapshot
+
+
+def _stages_run(log: str) -> set[str]:
+    """Stage names `dvc repro` printed as running (the rest were unchanged)."""
+    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage '")}

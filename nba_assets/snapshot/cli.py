@@ -1,0 +1,78 @@
+"""`nba-assets snapshot <stage>`: the entry points `dvc.yaml` calls, every input and output named."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register `snapshot extract|features|split` on the `nba-assets` parser."""
+    snapshot = commands.add_parser("snapshot", help="DVC pipeline stages of the training snapshot")
+    stages = snapshot.add_subparsers(dest="stage", required=True)
+
+    extract = stages.add_parser("extract", help="box-score partitions -> one sorted file per table")
+    extract.add_argument("--warehouse", required=True, help="local path or s3://bucket/prefix")
+    extract.add_argument("--seasons", required=True, help="'2024-25' or '2020-21:2024-25'")
+    extract.add_argument("--start", required=True, help="first game date (YYYY-MM-DD)")
+    extract.add_argument("--end", required=True, help="last game date (YYYY-MM-DD)")
+    extract.add_argument("--out-dir", required=True, type=Path)
+
+    features = stages.add_parser("features", help="team box scores -> leakage-free game rows")
+    features.add_argument("--team-boxscores", required=True, type=Path)
+    features.add_argument("--window", required=True, type=int, help="games of rolling form")
+    features.add_argument("--out", required=True, type=Path)
+
+    split = stages.add_parser("split", help="game rows -> train/validation/test by date")
+    split.add_argument("--features", required=True, type=Path)
+    split.add_argument("--train-end", required=True)
+    split.add_argument("--valid-end", required=True)
+    split.add_argument("--out-dir", required=True, type=Path)
+    split.add_argument("--metrics", required=True, type=Path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.parquet import single_threaded
+
+    single_threaded()
+    try:
+        return {"extract": _extract, "features": _features, "split": _split}[args.stage](args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"nba-assets snapshot {args.stage}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.extract import extract
+
+    manifest = extract(args.warehouse, args.seasons, args.start, args.end, args.out_dir)
+    for table, entry in manifest["tables"].items():
+        print(f"{table}: {entry['rows']} rows from {len(entry['partitions'])} partitions")
+    return 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.features import FEATURES_SCHEMA, features_table
+    from nba_assets.snapshot.parquet import read_table, write_table
+
+    box = read_table(args.team_boxscores).to_pandas()
+    table = features_table(box, args.window)
+    write_table(table, FEATURES_SCHEMA, args.out)
+    print(f"features: {table.num_rows} games -> {args.out}")
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.features import FEATURES_SCHEMA
+    from nba_assets.snapshot.parquet import read_table, write_table, write_text
+    from nba_assets.snapshot.split import split_by_date, split_metrics
+
+    splits = split_by_date(read_table(args.features), args.train_end, args.valid_end)
+    for name, table in splits.items():
+        write_table(table, FEATURES_SCHEMA, args.out_dir / f"{name}.parquet")
+    metrics = split_metrics(splits)
+    write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n", args.metrics)
+    print("split: " + ", ".join(f"{n} {m['games']}" for n, m in metrics.items()))
+    return 0

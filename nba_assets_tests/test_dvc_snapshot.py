@@ -1,0 +1,320 @@
+"""The training snapshot through the real `dvc` CLI on real git repositories in temporary dirs.
+
+A session fixture runs `nba-assets demo` once (synthetic league, the README's four weeks); every
+test clones a one-commit copy of this checkout and copies the demo's box-score partitions into the
+clone's ./warehouse, exactly where params.yaml expects them after `make demo`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import pandas as pd
+import pytest
+import yaml
+from moto.server import ThreadedMotoServer
+from upath import UPath
+
+from nba_assets.io.parquet import parquet_bytes, read_frame, read_provenance
+from nba_assets.schemas import TEAM_BOXSCORES
+from nba_assets.snapshot.extract import TABLES
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+TIMEOUT = 300
+BASE_ENV = {"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0", "NBA_ASSETS_SOURCE": "synthetic"}
+STAGES = ("extract", "features", "split")
+
+
+def run(
+    args: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None, check: bool = True
+):
+    proc = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env={**os.environ, **BASE_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    if check:
+        assert proc.returncode == 0, (
+            f"{proc.args} exited {proc.returncode}\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+        )
+    return proc
+
+
+def dvc(repo: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True):
+    return run([BIN / "dvc", *args], repo, env, check)
+
+
+def lock_md5s(repo: Path) -> dict[str, str]:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {o["path"]: o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])}
+
+
+def file_md5s(repo: Path, paths: Sequence[str]) -> dict[str, str]:
+    return {p: hashlib.md5((repo / p).read_bytes()).hexdigest() for p in paths}
+
+
+def ran(output: str) -> set[str]:
+    return {s for s in STAGES if f"Running stage '{s}'" in output}
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`nba-assets demo` once: its Dagster home and warehouse."""
+    root = tmp_path_factory.mktemp("demo")
+    env = {"DAGSTER_HOME": str(root / "home"), "NBA_ASSETS_WAREHOUSE": str(root / "warehouse")}
+    run([BIN / "nba-assets", "demo"], root, env)
+    return {"home": root / "home", "warehouse": root / "warehouse"}
+
+
+@pytest.fixture(scope="session")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's tracked files (as on disk) committed to a fresh repository."""
+    repo = tmp_path_factory.mktemp("origin")
+    listed = run(["git", "ls-files"], REPO).stdout.splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, repo / name)
+    run(["git", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "c"], repo)
+    return repo
+
+
+@pytest.fixture
+def clone(origin: Path, demo: dict[str, Path], tmp_path: Path):
+    """make_clone(name, warehouse=True): a fresh clone, with the demo's partitions if asked."""
+
+    def make(name: str, warehouse: bool = True) -> Path:
+        dest = tmp_path / name
+        run(["git", "clone", "-q", origin, dest], tmp_path)
+        run(["git", "config", "user.name", "t"], dest)
+        run(["git", "config", "user.email", "t@x.invalid"], dest)
+        if warehouse:
+            for spec in TABLES:
+                shutil.copytree(demo["warehouse"] / spec.name, dest / "warehouse" / spec.name)
+        return dest
+
+    return make
+
+
+def test_committed_lock_reproduces_in_two_fresh_clones(clone) -> None:
+    first, second = clone("a"), clone("b")
+    committed = lock_md5s(first)
+    for repo in (first, second):
+        assert ran(dvc(repo, "repro").stdout) == set(STAGES)
+        # the lock `git` holds is exactly what a fresh repro after `nba-assets demo` writes
+        diff = run(["git", "diff", "--exit-code", "--", "dvc.lock"], repo, check=False)
+        assert diff.returncode == 0, f"dvc.lock differs from the committed one:\n{diff.stdout}"
+        assert file_md5s(repo, list(committed)) == committed
+    # twice in one clone: nothing to do, and a forced rerun gives the same bytes
+    assert "Data and pipelines are up to date" in dvc(first, "repro").stdout
+    assert ran(dvc(first, "repro", "--force").stdout) == set(STAGES)
+    assert lock_md5s(first) == committed == file_md5s(first, list(committed))
+    status = run(["git", "status", "--porcelain"], first).stdout
+    assert "data/snapshots/split/train.parquet" not in status and "warehouse" not in status
+
+
+def test_changed_param_reruns_features_and_split_only(clone) -> None:
+    repo = clone("params")
+    dvc(repo, "repro")
+    run(["git", "commit", "-qam", "snapshot"], repo, check=False)
+    before = lock_md5s(repo)
+    out = dvc(repo, "exp", "run", "-S", "features.window=2").stdout
+    assert ran(out) == {"features", "split"}, out
+    after = lock_md5s(repo)
+    extract_outs = [p for p in before if p.startswith("data/snapshots/extract/")]
+    assert {p: after[p] for p in extract_outs} == {p: before[p] for p in extract_outs}
+    assert after["data/snapshots/features.parquet"] != before["data/snapshots/features.parquet"]
+    assert "window: 2" in (repo / "params.yaml").read_text()
+    shown = dvc(repo, "exp", "show", "--json").stdout
+    assert "features.window" in shown or '"window": 2' in shown
+    dvc(repo, "metrics", "diff")
+
+
+def test_rematerialized_partition_reruns_every_stage_and_keeps_earlier_rows(clone) -> None:
+    repo = clone("partition")
+    dvc(repo, "repro")
+    before = lock_md5s(repo)
+    train_before = pd.read_parquet(repo / "data/snapshots/split/train.parquet")
+    # a stat correction for a test-period day, written the way the IO manager writes it
+    path = repo / "warehouse/team_boxscores/2024-11-15.parquet"
+    frame = read_frame(UPath(path))
+    frame.loc[0, "pts"] = frame.loc[0, "pts"] + 30
+    path.write_bytes(parquet_bytes(TEAM_BOXSCORES, frame, read_provenance(UPath(path))))
+    out = dvc(repo, "repro").stdout
+    assert ran(out) == set(STAGES), out
+    after = lock_md5s(repo)
+    for changed in (
+        "extract/team_boxscores.parquet",
+        "extract/manifest.json",
+        "features.parquet",
+        "split/test.parquet",
+    ):
+        assert after[f"data/snapshots/{changed}"] != before[f"data/snapshots/{changed}"], changed
+    # leakage: the games before the corrected day (the whole train split) are byte-identical
+    assert (
+        after["data/snapshots/split/train.parquet"] == before["data/snapshots/split/train.parquet"]
+    )
+    pd.testing.assert_frame_equal(
+        train_before, pd.read_parquet(repo / "data/snapshots/split/train.parquet")
+    )
+    manifest = json.loads((repo / "data/snapshots/extract/manifest.json").read_text())
+    entry = manifest["tables"]["team_boxscores"]["partitions"]["2024-11-15"]
+    assert entry["data_version"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def moto_s3() -> Iterator[str]:
+    """moto in server mode on a free loopback port; yields its endpoint URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def test_push_then_pull_into_an_empty_clone_gives_the_same_bytes(clone, moto_s3: str) -> None:
+    aws = {
+        "AWS_ENDPOINT_URL": moto_s3,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket="snapshots")
+    producer = clone("producer")
+    dvc(producer, "repro")
+    # the remote is configured by name in the committed .dvc/config; the bucket goes in config.local
+    dvc(producer, "remote", "modify", "--local", "storage", "url", "s3://snapshots/dvc")
+    assert (
+        ".dvc/config.local"
+        not in run(["git", "status", "--porcelain", "--ignored=no"], producer).stdout
+    )
+    dvc(producer, "push", env=aws)
+    expected = lock_md5s(producer)
+
+    modeler = clone("modeler", warehouse=False)  # no warehouse, no cache: only the remote
+    dvc(modeler, "remote", "modify", "--local", "storage", "url", "s3://snapshots/dvc")
+    dvc(modeler, "pull", env=aws)
+    assert file_md5s(modeler, list(expected)) == expected
+
+    # and in the producer itself: cache and outputs deleted, pulled back
+    shutil.rmtree(producer / ".dvc" / "cache")
+    for path in expected:
+        if path != "data/snapshots/metrics.json":
+            (producer / path).unlink()
+    dvc(producer, "pull", env=aws)
+    assert file_md5s(producer, list(expected)) == expected
+
+
+def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
+    clone, demo: dict[str, Path]
+) -> None:
+    repo = clone("asset")
+    env = {"DAGSTER_HOME": str(demo["home"]), "NBA_ASSETS_WAREHOUSE": str(repo / "warehouse")}
+    config = json.dumps({"ops": {"training_snapshot": {"config": {"workspace": str(repo)}}}})
+    args = [
+        BIN / "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "nba_assets.definitions",
+        "--select",
+        "training_snapshot",
+        "--config-json",
+        config,
+    ]
+    run(args, repo, env)
+    with dg.DagsterInstance.from_config(str(demo["home"])) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("training_snapshot"))
+        boxscore_runs = {
+            r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="boxscores_job"))
+        }
+    meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    md5s = lock_md5s(repo)
+    assert meta["dvc_outputs_md5"] == md5s
+    assert all(meta[f"md5:{path}"] == md5 for path, md5 in md5s.items())
+    assert set(meta["dagster_runs"]) == boxscore_runs and len(boxscore_runs) == 1
+    assert meta["dagster_runs"][next(iter(boxscore_runs))] == {
+        "player_boxscores": 28,
+        "team_boxscores": 28,
+    }
+    assert meta["git_revision"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    assert (
+        meta["params"]["features"]["window"]
+        == yaml.safe_load((repo / "params.yaml").read_text())["features"]["window"]
+    )
+    assert set(meta["stages_run"]) == set(STAGES)
+
+    # no git/DVC workspace (a container without .git): a clear failure, not a silent snapshot
+    bare = repo.parent / "no-checkout"
+    bare.mkdir()
+    config = json.dumps({"ops": {"training_snapshot": {"config": {"workspace": str(bare)}}}})
+    failed = run([*args[:-1], config], repo, env, check=False)
+    assert failed.returncode != 0
+    assert "needs a git checkout with the DVC pipeline" in failed.stdout + failed.stderr
+
+
+def test_s3_warehouse_gives_the_same_snapshot(clone, demo: dict[str, Path], moto_s3: str) -> None:
+    """params.yaml's warehouse as s3://: DVC tracks it as an external dependency, same bytes out."""
+    aws = {
+        "AWS_ENDPOINT_URL": moto_s3,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="warehouse")
+    for spec in TABLES:
+        for path in sorted((demo["warehouse"] / spec.name).iterdir()):
+            s3.put_object(
+                Bucket="warehouse", Key=f"nba/{spec.name}/{path.name}", Body=path.read_bytes()
+            )
+    repo = clone("s3", warehouse=False)
+    committed = lock_md5s(repo)
+    params = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(
+        params.replace("warehouse: warehouse", "warehouse: s3://warehouse/nba", 1)
+    )
+    assert ran(dvc(repo, "repro", env=aws).stdout) == set(STAGES)
+    assert lock_md5s(repo) == committed
+    # a corrected partition in the bucket invalidates extract
+    key = "nba/team_boxscores/2024-11-15.parquet"
+    s3.put_object(
+        Bucket="warehouse",
+        Key=key,
+        Body=(demo["warehouse"] / "team_boxscores/2024-11-14.parquet").read_bytes(),
+    )
+    status = dvc(repo, "status", env=aws).stdout
+    assert "extract" in status and "modified" in status, status

@@ -1,0 +1,147 @@
+"""The snapshot's pure parts: leakage-free features, the date split, byte-stable Parquet, the reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from nba_assets.io.parquet import parquet_bytes
+from nba_assets.schemas import TEAM_BOXSCORES
+from nba_assets.snapshot.extract import extract, parse_seasons, snapshot_days
+from nba_assets.snapshot.features import (
+    FEATURES_SCHEMA,
+    LABELS,
+    FeatureInputError,
+    build_features,
+    features_table,
+)
+from nba_assets.snapshot.parquet import write_table
+from nba_assets.snapshot.split import split_by_date
+from nba_assets.snapshot.warehouse import MissingPartitionsError
+
+TEAMS = {1: "AAA", 2: "BBB", 3: "CCC", 4: "DDD"}
+
+
+def _team_row(game_id: str, day: str, team: int, opp: int, home: bool, pts: int) -> dict:
+    matchup = f"{TEAMS[team]} vs. {TEAMS[opp]}" if home else f"{TEAMS[team]} @ {TEAMS[opp]}"
+    return {
+        "game_id": game_id,
+        "game_date": dt.date.fromisoformat(day),
+        "season_type": "Regular Season",
+        "team_id": team,
+        "matchup": matchup,
+        "pts": pts,
+        "fga": 90,
+        "fta": 20,
+        "oreb": 10,
+        "tov": 14,
+    }
+
+
+def _game(game_id: str, day: str, home: int, away: int, home_pts: int, away_pts: int) -> list[dict]:
+    return [
+        _team_row(game_id, day, home, away, True, home_pts),
+        _team_row(game_id, day, away, home, False, away_pts),
+    ]
+
+
+def _league() -> pd.DataFrame:
+    rows = [
+        *_game("0022400001", "2024-10-22", 1, 2, 110, 100),
+        *_game("0022400002", "2024-10-22", 3, 4, 95, 105),
+        *_game("0022400003", "2024-10-24", 2, 3, 120, 101),
+        *_game("0022400004", "2024-10-25", 4, 1, 99, 98),
+        *_game("0022400005", "2024-10-26", 1, 3, 100, 90),
+        *_game("0022400006", "2024-10-28", 2, 4, 101, 111),
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_features_use_only_earlier_games() -> None:
+    rows = build_features(_league(), window=2).set_index("game_id")
+    first = rows.loc["0022400001"]
+    assert first["home_games_before"] == 0 and pd.isna(first["home_win_pct"])
+    # game 5 (10-26): team 1 won 10-22 at home, lost 10-25 away; rest 1 day since 10-25
+    fifth = rows.loc["0022400005"]
+    assert fifth["home_games_before"] == 2
+    assert fifth["home_win_pct"] == 0.5
+    assert fifth["home_form_margin"] == pytest.approx((10 + -1) / 2)
+    assert fifth["home_venue_win_pct"] == 1.0  # 1-0 at home before
+    assert fifth["home_rest_days"] == 1
+    # team 3: lost at home 10-22, lost away 10-24
+    assert fifth["away_win_pct"] == 0.0 and fifth["away_venue_win_pct"] == 0.0
+    assert fifth["home_win"] and fifth["point_margin"] == 10
+    poss = 90 - 10 + 14 + 0.44 * 20
+    assert fifth["home_off_rating"] == pytest.approx(100 * (110 + 98) / (2 * poss))
+
+
+def test_changing_a_future_result_changes_no_earlier_feature_row() -> None:
+    """Leakage: rewrite the result of 10-25; rows up to and including 10-25 keep every feature."""
+    league = _league()
+    before = build_features(league, window=3)
+    changed = league.copy()
+    changed.loc[changed["game_id"] == "0022400004", "pts"] = [140, 60]
+    after = build_features(changed, window=3)
+    features = [c for c in FEATURES_SCHEMA.names if c not in LABELS]
+    cutoff = dt.date(2024, 10, 25)
+    upto = before["game_date"] <= cutoff
+    pd.testing.assert_frame_equal(before.loc[upto, features], after.loc[upto, features])
+    # the game itself has new labels, and a later game of those teams sees the new result
+    assert not before.loc[upto, "point_margin"].equals(after.loc[upto, "point_margin"])
+    later = before["game_date"] > cutoff
+    assert not before.loc[later, features].equals(after.loc[later, features])
+
+
+def test_half_a_game_is_a_clear_error() -> None:
+    league = _league().iloc[:-1]
+    with pytest.raises(FeatureInputError, match="0022400006"):
+        build_features(league, window=2)
+
+
+def test_split_by_date_covers_every_game_once() -> None:
+    table = features_table(_league(), window=2)
+    splits = split_by_date(table, "2024-10-24", "2024-10-25")
+    assert [s.num_rows for s in splits.values()] == [3, 1, 2]
+    with pytest.raises(ValueError, match=r"before split\.train_end"):
+        split_by_date(table, "2024-10-25", "2024-10-24")
+
+
+def test_written_parquet_depends_only_on_rows(tmp_path: Path) -> None:
+    table = features_table(_league(), window=2)
+    write_table(table, FEATURES_SCHEMA, tmp_path / "a.parquet")
+    # same rows arriving in another chunking and column order: same bytes
+    shuffled = pa.concat_tables([table.slice(0, 2), table.slice(2)]).select(
+        list(reversed(FEATURES_SCHEMA.names))
+    )
+    write_table(shuffled, FEATURES_SCHEMA, tmp_path / "b.parquet")
+    digest = [
+        hashlib.md5((tmp_path / n).read_bytes()).hexdigest() for n in ("a.parquet", "b.parquet")
+    ]
+    assert digest[0] == digest[1]
+    assert b"pandas" not in (tmp_path / "a.parquet").read_bytes()
+
+
+def test_seasons_and_days_follow_the_calendar() -> None:
+    assert parse_seasons("2022-23:2024-25") == ["2022-23", "2023-24", "2024-25"]
+    with pytest.raises(ValueError, match=r"extract\.seasons"):
+        parse_seasons("2024")
+    days = snapshot_days(["2024-25"], dt.date(2024, 9, 1), dt.date(2024, 10, 3))
+    assert days[0] == dt.date(2024, 10, 1) and days[-1] == dt.date(2024, 10, 3)
+
+
+def test_extract_names_missing_partitions(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    (warehouse / "team_boxscores").mkdir(parents=True)
+    (warehouse / "team_boxscores" / "2024-10-22.parquet").write_bytes(
+        parquet_bytes(TEAM_BOXSCORES, TEAM_BOXSCORES.empty(), [])
+    )
+    with pytest.raises(
+        MissingPartitionsError, match=r"1 partition\(s\) of team_boxscores.*2024-10-23"
+    ):
+        extract(str(warehouse), "2024-25", "2024-10-22", "2024-10-23", tmp_path / "out")
+    assert not (tmp_path / "out" / "team_boxscores.parquet").exists()
