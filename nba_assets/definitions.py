@@ -5,12 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
+from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
+PLAY_BY_PLAY_ASSETS = [play_by_play]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -40,12 +42,15 @@ reference_job = dg.define_asset_job(
 boxscores_job = dg.define_asset_job(
     "boxscores_job", selection=dg.AssetSelection.groups(BOXSCORES_GROUP)
 )
+play_by_play_job = dg.define_asset_job(
+    "play_by_play_job", selection=dg.AssetSelection.groups(PLAY_BY_PLAY_GROUP)
+)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=CORE_ASSETS,
-        jobs=[reference_job, boxscores_job],
+        assets=[*CORE_ASSETS, *PLAY_BY_PLAY_ASSETS],
+        jobs=[reference_job, boxscores_job, play_by_play_job],
         resources=build_resources(settings),
     )
 

@@ -11,8 +11,6 @@ import pandas as pd
 from nba_assets.parsing import ParseError, to_table
 from nba_assets.schemas import PLAY_BY_PLAY
 
-#: The V3 action fields the asset needs; a response without one is schema drift.
-REQUIRED_ACTION_FIELDS = ("actionNumber", "clock", "period", "teamId", "personId", "actionType")
 #: V3 camelCase field -> our column (the rest are plain snake_case conversions).
 _FIELDS = {
     "actionId": "action_id",
