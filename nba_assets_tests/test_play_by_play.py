@@ -2,6 +2,10 @@
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import time
 
 import dagster as dg
 import pandas as pd
@@ -10,15 +14,18 @@ from nba_api.stats.endpoints import PlayByPlayV3
 
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.play_by_play import POINTS_CHECK, play_by_play, request_params
+from nba_assets.parsing import parse_boxscores
 from nba_assets.parsing_pbp import (
     COUNTED,
     NoPlayByPlay,
     parse_play_by_play,
     parse_play_by_play_games,
 )
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES
 from nba_assets.pbp_checks import box_score_mismatches
+from nba_assets.schemas import TEAM_BOXSCORES
 from nba_assets.source.synthetic import SyntheticLeague
-from nba_assets_tests.conftest import fixture_body, make_client, resources
+from nba_assets_tests.conftest import REPO, fixture_body, make_client, resources
 
 REAL_GAME, REAL_DAY = "0022200552", dt.date(2023, 1, 2)
 START, END = "2024-10-22", "2024-10-28"
@@ -134,32 +141,27 @@ def test_client_fetches_the_real_recording_and_the_archive_finds_it(replay, ware
 
 @pytest.mark.slow
 def test_a_whole_synthetic_season_adds_up_to_its_box_scores():
+    """Every game of a season (regular, play-in, playoffs): shots, free throws, rebounds,
+    turnovers and points from the events equal the league's own team game log."""
     league = SyntheticLeague(seed=7, first_season="2024-25", last_season="2024-25")
-    box = pd.DataFrame(
-        league.respond("leaguegamelog", {"Season": "2024-25"})["resultSets"][0]["rowSet"]
+    box = pd.concat(
+        parse_boxscores(
+            TEAM_BOXSCORES,
+            league.respond("leaguegamelog", {"Season": "2024-25", "SeasonType": season_type}),
+        )
+        for season_type in BOXSCORE_SEASON_TYPES
     )
-    games = league.season(2024).games
     sizes, failures = [], []
-    for day in sorted({g.day for g in games}):
-        todays = [g for g in games if g.day == day]
+    for day, todays in box.groupby("game_date"):
         bodies = [
-            (league.respond("playbyplayv3", {"GameID": g.game_id}), g.game_id, day) for g in todays
+            (league.respond("playbyplayv3", {"GameID": g}), g, day)
+            for g in sorted(todays["game_id"].unique())
         ]
         sizes += [len(b["game"]["actions"]) for b, _, _ in bodies]
-        events = parse_play_by_play_games(bodies)
-        failures += box_score_mismatches(events, _box_rows(league, todays), COUNTED)
-    assert len(sizes) == len(games) > 1300 and box is not None
+        failures += box_score_mismatches(parse_play_by_play_games(bodies), todays, COUNTED)
+    assert len(sizes) == box["game_id"].nunique() > 1300
     assert failures == []
     assert 450 <= sum(sizes) / len(sizes) <= 550
-
-
-def _box_rows(league: SyntheticLeague, games) -> pd.DataFrame:
-    rows = league._team_rows(2024, games)
-    from nba_assets.source.synthetic import TEAM_LOG_HEADERS
-
-    frame = pd.DataFrame(rows, columns=[h.lower() for h in TEAM_LOG_HEADERS])
-    frame["reb"] = frame["oreb"] + frame["dreb"]
-    return frame
 
 
 def materialize_pbp(server, warehouse, start, end, **config):
@@ -257,3 +259,50 @@ def test_a_game_without_play_by_play_fails_naming_it(replay, synthetic, warehous
     assert result.success and pbp_requests(replay) == []
     [materialization] = result.asset_materializations_for_node("play_by_play")
     assert materialization.metadata["missing_games"].value == games
+
+
+@pytest.mark.slow
+def test_a_killed_backfill_reruns_exactly_the_games_not_archived(tmp_path, synthetic):
+    """SIGKILL a real `dagster asset materialize` mid-range; the rerun pays only for the rest."""
+    from nba_assets_tests.test_end_to_end import (
+        MINIMAL_INSTANCE_YAML,
+        clean_environ,
+        instance_env,
+        materialize_args,
+        run,
+    )
+
+    env = instance_env(tmp_path, synthetic.url, MINIMAL_INSTANCE_YAML)
+    warehouse = tmp_path / "warehouse"
+    assert dg.materialize(
+        [team_boxscores], resources=resources(synthetic, warehouse), tags=tags(START, END)
+    ).success
+    games = synthetic_games(warehouse, START, END)
+    args = materialize_args("play_by_play", "--partition-range", f"{START}...{END}")
+    synthetic.reset()
+    synthetic.faults.update({"latency": 0.2})
+    proc = subprocess.Popen(
+        args,
+        cwd=REPO,
+        env={**clean_environ(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while len(pbp_requests(synthetic)) < 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    synthetic.faults.update({"latency": 0})
+    archived = {
+        json.loads(p.read_text())["request"]["params"]["GameID"]
+        for p in (warehouse / "raw" / "playbyplayv3").glob("*/*.json")
+    }
+    assert 0 < len(archived) < len(games)
+    synthetic.reset()
+    run(args, REPO, **env)
+    assert sorted(pbp_requests(synthetic)) == sorted(set(games) - archived)
+    assert len(list((warehouse / "play_by_play").glob("*.parquet"))) == 7
