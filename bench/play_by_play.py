@@ -84,14 +84,44 @@ def phase_boxscores(warehouse: Path, end: dt.date) -> dict:
 
 def phase_replay(warehouse: Path, end: dt.date) -> dict:
     """Every game requested through the synthetic replay server at interval 0."""
+    import cProfile
+    import pstats
+
     server = _server()
+    profile = cProfile.Profile()
     started = time.perf_counter()
     try:
-        meta = _run_pbp(server.url, warehouse, warehouse, end)
+        meta = profile.runcall(_run_pbp, server.url, warehouse, warehouse, end)
     finally:
         server.stop()
     wall = time.perf_counter() - started
-    return {"wall": wall, "peak_rss_mb": _peak_rss_mb(), **_pick(meta)}
+    return {
+        "wall": wall,
+        "peak_rss_mb": _peak_rss_mb(),
+        "where": _where(pstats.Stats(profile)),
+        **_pick(meta),
+    }
+
+
+#: (file suffix, function) -> what it is, for "where the time goes" (cumulative, profiled).
+_SPOTS = {
+    ("source/client.py", "_attempt"): "request (HTTP + validate + archive)",
+    ("source/validation.py", "validate_body"): "validate JSON",
+    ("source/archive.py", "store"): "archive write",
+    ("nba_assets/parsing_pbp.py", "parse_play_by_play_games"): "parse + type",
+    ("nba_assets/pbp_checks.py", "box_score_mismatches"): "consistency check",
+    ("io/parquet.py", "publish_partition"): "Parquet write",
+    ("assets/play_by_play.py", "play_by_play"): "asset body (all of the above)",
+}
+
+
+def _where(stats) -> dict[str, float]:
+    out = {}
+    for (filename, _, name), row in stats.stats.items():
+        for (suffix, function), label in _SPOTS.items():
+            if filename.endswith(suffix) and name == function:
+                out[label] = round(out.get(label, 0.0) + row[3], 2)
+    return out
 
 
 def phase_rederive(warehouse: Path, end: dt.date, out: Path) -> dict:
@@ -102,8 +132,10 @@ def phase_rederive(warehouse: Path, end: dt.date, out: Path) -> dict:
 
 
 def _pick(meta: dict) -> dict:
-    keys = ("games", "games_from_archive", "rows_in_run", "bytes_in_run", "api_requests")
-    return {k: meta.get(k) for k in keys} | {"api_seconds": meta.get("api_seconds")}
+    keys = ("games_in_run", "games_from_archive", "rows_in_run", "bytes_in_run", "api_requests")
+    picked = {k: meta.get(k) for k in keys} | {"api_seconds": meta.get("api_seconds")}
+    picked["games"] = picked.pop("games_in_run")
+    return picked
 
 
 def _child(phase: str, *args: str) -> dict:

@@ -195,7 +195,7 @@ def play_by_play(
     yield dg.MaterializeResult(
         metadata={
             "partition_range": f"{keys.start}...{keys.end}",
-            "games": progress.done,
+            "games_in_run": progress.done,
             "games_from_archive": progress.done - progress.requested,
             "missing_games": dg.MetadataValue.json(missing),
             "rows_in_run": rows,
