@@ -253,10 +253,11 @@ def main() -> None:
             f"{replay['api_seconds']:.1f}s inside HTTP (server generates + serves the game), "
             f"rest parse/check/write; peak RSS {replay['peak_rss_mb']:.0f} MB"
         )
+        print(f"  where the time goes (cProfile, main thread, cumulative s): {replay['where']}")
         for label, end in (("1 week", short_end), (f"{args.weeks} weeks", long_end)):
-            out = str(tmp / f"out-{label.replace(' ', '')}")
+            # same warehouse: the day files are rewritten from the archive, as a rebuild would
             again = _child(
-                "rederive", "--warehouse", warehouse, "--out", out, "--end", end.isoformat()
+                "rederive", "--warehouse", warehouse, "--out", warehouse, "--end", end.isoformat()
             )
             print(
                 f"re-derive from archive, {label}: {again['games']} games, "
