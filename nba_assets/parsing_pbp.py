@@ -145,5 +145,6 @@ def team_counts(events: pd.DataFrame) -> pd.DataFrame:
 
 def final_scores(events: pd.DataFrame) -> pd.DataFrame:
     """Per game: the home and away score after its last event."""
-    last = events.sort_values(["game_id", "action_id"]).groupby("game_id", sort=True).tail(1)
+    ordered = events[["game_id", "action_id", "score_home", "score_away"]]
+    last = ordered.sort_values(["game_id", "action_id"]).drop_duplicates("game_id", keep="last")
     return last[["game_id", "score_home", "score_away"]].reset_index(drop=True)

@@ -25,35 +25,45 @@ def box_score_mismatches(
     box = team_box[["game_id", "team_id", "matchup", *columns]].copy()
     box["team_id"] = box["team_id"].astype("int64")
     counted = team_counts(events) if len(events) else pd.DataFrame(columns=["game_id", "team_id"])
-    counted = counted[["game_id", "team_id", *columns]].astype({"team_id": "int64"})
+    counted = counted.reindex(columns=["game_id", "team_id", *columns]).astype({"team_id": "int64"})
     merged = box.merge(counted, on=["game_id", "team_id"], how="left", suffixes=("", "_events"))
     problems: dict[str, list[str]] = {}
-    with_events = set(events["game_id"]) if len(events) else set()
-    for row in merged.itertuples(index=False):
-        row = row._asdict()
-        if row["game_id"] not in with_events:
-            problems.setdefault(row["game_id"], ["no play-by-play events"])
-            continue
-        for column in columns:
-            expected, got = row[column], row[f"{column}_events"]
-            got = 0 if pd.isna(got) else int(got)
-            if pd.isna(expected) or int(expected) != got:
-                problems.setdefault(row["game_id"], []).append(
-                    f"team {row['team_id']} {column}: box {expected}, events {got}"
-                )
-    finals = final_scores(events).set_index("game_id") if len(events) else None
-    for game_id, rows in box.groupby("game_id", sort=True):
-        if finals is None or game_id not in finals.index or "pts" not in rows:
-            continue
-        home = rows[rows["matchup"].str.contains(" vs. ", regex=False, na=False)]
-        away = rows[rows["matchup"].str.contains(" @ ", regex=False, na=False)]
-        if len(home) != 1 or len(away) != 1:
-            continue
-        final = finals.loc[game_id]
-        expected = (int(home["pts"].iloc[0]), int(away["pts"].iloc[0]))
-        got = (int(final["score_home"]), int(final["score_away"]))
-        if expected != got:
-            problems.setdefault(game_id, []).append(
-                f"final score {got[0]}-{got[1]}, box {expected[0]}-{expected[1]}"
+    with_events = merged["game_id"].isin(set(events["game_id"]) if len(events) else set())
+    for game_id in merged.loc[~with_events, "game_id"].unique():
+        problems[game_id] = ["no play-by-play events"]
+    merged = merged[with_events]
+    for column in columns:
+        got = merged[f"{column}_events"].fillna(0).astype("int64")
+        bad = merged[column].isna() | (merged[column].fillna(-1).astype("int64") != got)
+        for row, value in zip(merged[bad].itertuples(index=False), got[bad], strict=True):
+            problems.setdefault(row.game_id, []).append(
+                f"team {row.team_id} {column}: box {getattr(row, column)}, events {value}"
             )
+    if "pts" in columns and len(merged):
+        problems_by_final = _final_score_mismatches(events, merged)
+        for game_id, text in problems_by_final:
+            problems.setdefault(game_id, []).append(text)
     return [{"game_id": g, "problems": p} for g, p in sorted(problems.items())]
+
+
+def _final_score_mismatches(events: pd.DataFrame, merged: pd.DataFrame) -> list[tuple[str, str]]:
+    """Games whose last event's score is not (home pts, away pts); home is 'X vs. Y'."""
+    home = merged["matchup"].str.contains(" vs. ", regex=False, na=False)
+    expected = pd.DataFrame(
+        {
+            "home_pts": merged[home].set_index("game_id")["pts"],
+            "away_pts": merged[~home].set_index("game_id")["pts"],
+        }
+    ).dropna()
+    finals = final_scores(events).set_index("game_id").reindex(expected.index)
+    bad = (finals["score_home"] != expected["home_pts"]) | (
+        finals["score_away"] != expected["away_pts"]
+    )
+    return [
+        (
+            game_id,
+            f"final score {finals.at[game_id, 'score_home']}-{finals.at[game_id, 'score_away']}, "
+            f"box {expected.at[game_id, 'home_pts']}-{expected.at[game_id, 'away_pts']}",
+        )
+        for game_id in expected.index[bad.fillna(True)]
+    ]
