@@ -89,7 +89,7 @@ def phase_replay(warehouse: Path, end: dt.date) -> dict:
 
     server = _server()
     profile = cProfile.Profile()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         meta = profile.runcall(_run_pbp, server.url, warehouse, warehouse, end)
     finally:
@@ -97,6 +97,7 @@ def phase_replay(warehouse: Path, end: dt.date) -> dict:
     wall = time.perf_counter() - started
     return {
         "wall": wall,
+        "cpu": time.process_time() - cpu,
         "peak_rss_mb": _peak_rss_mb(),
         "where": _where(pstats.Stats(profile)),
         **_pick(meta),
@@ -126,9 +127,14 @@ def _where(stats) -> dict[str, float]:
 
 def phase_rederive(warehouse: Path, end: dt.date, out: Path) -> dict:
     """The same range again from the raw archive: the server is gone, so any request would fail."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     meta = _run_pbp("http://127.0.0.1:9/stats", warehouse, out, end)
-    return {"wall": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb(), **_pick(meta)}
+    return {
+        "wall": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "peak_rss_mb": _peak_rss_mb(),
+        **_pick(meta),
+    }
 
 
 def _pick(meta: dict) -> dict:
@@ -249,7 +255,9 @@ def main() -> None:
         print(
             f"through replay (interval 0), {START}..{long_end}: {games} games, "
             f"{replay['rows_in_run']:,} rows, {replay['api_requests']} requests, "
-            f"{replay['wall']:.1f}s wall = {games / replay['wall']:.1f} games/s; "
+            f"{replay['wall']:.1f}s wall = {games / replay['wall']:.1f} games/s "
+            f"({replay['cpu']:.1f} CPU s incl. the in-process server = "
+            f"{games / replay['cpu']:.1f} games per CPU-second, profiled); "
             f"{replay['api_seconds']:.1f}s inside HTTP (server generates + serves the game), "
             f"rest parse/check/write; peak RSS {replay['peak_rss_mb']:.0f} MB"
         )
@@ -262,7 +270,8 @@ def main() -> None:
             print(
                 f"re-derive from archive, {label}: {again['games']} games, "
                 f"{again['api_requests']} requests, {again['wall']:.1f}s = "
-                f"{again['games'] / again['wall']:.1f} games/s (incl. ~run start-up), "
+                f"{again['games'] / again['wall']:.1f} games/s (incl. ~run start-up); "
+                f"{again['cpu']:.1f} CPU s = {again['games'] / again['cpu']:.1f} games per CPU-second, "
                 f"{again['bytes_in_run'] / again['games'] / 1024:.1f} KiB Parquet/game, "
                 f"peak RSS {again['peak_rss_mb']:.0f} MB"
             )
