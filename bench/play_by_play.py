@@ -161,7 +161,7 @@ def killed_rerun(tmp: Path, end: dt.date) -> dict:
     bin_dir = Path(sys.executable).parent
     server = _server()
     warehouse, home = tmp / "warehouse", tmp / "home"
-    home.mkdir()
+    home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("NBA_", "DAGSTER_HOME"))},
@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--warehouse")
     parser.add_argument("--out")
     parser.add_argument("--end")
+    parser.add_argument("--killed-only", action="store_true", help="only the killed-rerun phase")
     args = parser.parse_args()
     if args.phase:
         end = dt.date.fromisoformat(args.end)
@@ -246,6 +247,10 @@ def main() -> None:
         return
     long_end = START + dt.timedelta(weeks=args.weeks) - dt.timedelta(days=1)
     short_end = START + dt.timedelta(days=6)
+    if args.killed_only:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            _print_killed(killed_rerun(Path(tmp_dir), short_end), short_end)
+        return
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         warehouse = str(tmp / "warehouse")
@@ -285,12 +290,15 @@ def main() -> None:
             f"re-derive ~{total / (again['games'] / again['wall']) / 60:.0f} min; "
             f"peak RSS stays at the per-day level above (a day at a time)"
         )
-        killed = killed_rerun(tmp / "killed", short_end)
-        print(
-            f"killed halfway ({START}..{short_end}, {killed['games']} games): "
-            f"{killed['archived_before_kill']} archived before SIGKILL, rerun made "
-            f"{killed['rerun_requests']} requests for {killed['not_archived']} games not archived"
-        )
+        _print_killed(killed_rerun(tmp / "killed", short_end), short_end)
+
+
+def _print_killed(killed: dict, end: dt.date) -> None:
+    print(
+        f"killed halfway ({START}..{end}, {killed['games']} games): "
+        f"{killed['archived_before_kill']} archived before SIGKILL, rerun made "
+        f"{killed['rerun_requests']} requests for {killed['not_archived']} games not archived"
+    )
 
 
 if __name__ == "__main__":
