@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
+from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
 from nba_assets.assets.training import build_training_snapshot
@@ -14,6 +15,7 @@ from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
+PLAY_BY_PLAY_ASSETS = [play_by_play]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -43,12 +45,20 @@ reference_job = dg.define_asset_job(
 boxscores_job = dg.define_asset_job(
     "boxscores_job", selection=dg.AssetSelection.groups(BOXSCORES_GROUP)
 )
+play_by_play_job = dg.define_asset_job(
+    "play_by_play_job", selection=dg.AssetSelection.groups(PLAY_BY_PLAY_GROUP)
+)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*CORE_ASSETS, schedule, build_training_snapshot(settings.warehouse)],
-        jobs=[reference_job, boxscores_job, health_job],
+        assets=[
+            *CORE_ASSETS,
+            *PLAY_BY_PLAY_ASSETS,
+            schedule,
+            build_training_snapshot(settings.warehouse),
+        ],
+        jobs=[reference_job, boxscores_job, play_by_play_job, health_job],
         schedules=[health_schedule],
         resources=build_resources(settings),
     )

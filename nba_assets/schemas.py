@@ -264,3 +264,36 @@ SCHEDULE = TableSpec(
     ),
 )
 TABLES[SCHEDULE.name] = SCHEDULE
+
+PLAY_BY_PLAY = TableSpec(
+    name="play_by_play",
+    description="One row per play-by-play event of every game (PlayByPlayV3, one request per game).",
+    key=("game_id", "action_id"),
+    columns=(
+        Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+        Column("game_date", "date", "US/Eastern date of the game", nullable=False, source=False),
+        Column("action_id", "int", "event order within the game, 1, 2, ...", nullable=False),
+        Column("action_number", "int", "the feed's own event number (gaps, repeats)"),
+        Column("period", "int", "1-4, 5+ overtime", nullable=False),
+        Column("clock", "float", "seconds remaining in the period (V3 'PT11M41.00S')"),
+        Column("team_id", "int", "the event's team; for team events V3 puts it in personId"),
+        Column("team_tricode", "string"),
+        Column("person_id", "int", "the player; null for team and game events"),
+        Column("player_name", "string"),
+        Column("player_name_i", "string", "'J. Allen'"),
+        Column("location", "string", "h (home) or v (visitor)"),
+        Column("action_type", "string", "Made Shot, Missed Shot, Free Throw, Rebound, ..."),
+        Column("sub_type", "string"),
+        Column("description", "string", "the feed's text; a missed free throw starts with MISS"),
+        Column("score_home", "int", "home score after the event (V3 leaves it blank if unchanged)"),
+        Column("score_away", "int", "away score after the event"),
+        Column("is_field_goal", "int", "1 for a field-goal attempt"),
+        Column("shot_value", "int", "2 or 3 for field goals (0 for free throws, as in V3)"),
+        Column("shot_result", "string", "Made or Missed for field goals"),
+        Column("shot_distance", "int", "feet; field goals only"),
+        Column("x_legacy", "int", "court x; field goals only"),
+        Column("y_legacy", "int", "court y; field goals only"),
+        Column("video_available", "int"),
+    ),
+)
+TABLES[PLAY_BY_PLAY.name] = PLAY_BY_PLAY

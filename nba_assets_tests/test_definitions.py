@@ -13,8 +13,8 @@ CORE = {"teams", "players", "team_boxscores", "player_boxscores", "training_snap
 
 def test_defs_load_with_every_contract_asset_key_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE
-    for job in ("reference_job", "boxscores_job"):
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE | {"play_by_play"}
+    for job in ("reference_job", "boxscores_job", "play_by_play_job"):
         assert defs.resolve_job_def(job) is not None
 
 
@@ -31,6 +31,16 @@ def test_boxscores_are_daily_us_eastern_single_run_backfills():
         assert node.partitions_def.get_first_partition_key() == "1996-11-01"
         assert node.partitions_def.timezone == "US/Eastern"
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_play_by_play_follows_team_boxscores_with_a_blocking_check():
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("play_by_play"))
+    assert node.parent_keys == {dg.AssetKey("team_boxscores")}
+    assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    check = dg.AssetCheckKey(dg.AssetKey("play_by_play"), "points_match_box_scores")
+    spec = graph.get_check_spec(check)
+    assert spec.blocking
 
 
 def test_local_instance_allows_one_api_step_at_a_time(tmp_path):

@@ -150,6 +150,14 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             f" {nbytes} bytes under {next(iter(paths.values())).parent}"
         )
 
+    def publish_partition(
+        self, asset_key: dg.AssetKey, partition_key: str, frame: pd.DataFrame
+    ) -> tuple[UPath, int]:
+        """Write one partition's file now, where handle_output would: lets an asset stream a
+        long range a day at a time instead of handing over every day at once (play_by_play)."""
+        path = self._with_extension(self._base_path.joinpath(*asset_key.path, partition_key))
+        return path, self._publish(frame, path, TABLES.get(asset_key.path[-1]), partition_key)
+
     def _publish(
         self, frame: pd.DataFrame, path: UPath, spec: TableSpec | None, day: str | None
     ) -> int:

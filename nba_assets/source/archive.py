@@ -60,6 +60,20 @@ class RawArchive:
         write_atomic(path, json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
         return path
 
+    def find(self, endpoint: str, params: Mapping[str, str]) -> dict | None:
+        """The newest archived response to exactly this request (its record), or None.
+
+        What makes a long backfill resumable: a request already answered costs nothing.
+        """
+        folder = self.root / endpoint / request_key(endpoint, params)
+        if not folder.exists():
+            return None
+        records = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
+        records = [r for r in records if r.get("request", {}).get("params") == dict(params)]
+        if not records:
+            return None
+        return max(records, key=lambda r: r.get("recorded_at", ""))
+
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

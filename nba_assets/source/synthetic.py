@@ -865,6 +865,7 @@ class SyntheticLeague:
             "commonallplayers": self._common_all_players,
             "commonteamyears": self._common_team_years,
             "scheduleleaguev2": self._schedule,
+            "playbyplayv3": self._play_by_play,
         }
 
     @property
@@ -927,6 +928,11 @@ class SyntheticLeague:
         return min(year, self.last_year)
 
     # ------------------------------------------------------------------ endpoints
+
+    def _play_by_play(self, params: Mapping[str, str]) -> dict:
+        from nba_assets.source.synthetic_pbp import play_by_play_body
+
+        return play_by_play_body(self, params)
 
     def _league_game_log(self, params: Mapping[str, str]) -> dict:
         year = self._served_year(params)

@@ -45,8 +45,8 @@ def validate_body(
     if not isinstance(body, dict) or not body:
         raise malformed("an empty JSON document ({}) instead of result sets")
     if "resultSets" not in body and "resultSet" not in body:
-        if required and all(isinstance(body.get(name), dict) for name in required):
-            return body  # a newer document (ScheduleLeagueV2's leagueSchedule): named objects
+        if required and all(name in body for name in required):
+            return _validate_nested(body, required, malformed, endpoint, params, text)
         raise malformed("no resultSets in the JSON document")
     sets = result_sets(body)
     for name, entry in sets.items():
@@ -78,3 +78,28 @@ def _check_shape(name: str, entry: Mapping, malformed) -> None:
     for index, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
             raise malformed(f"result set {name!r} row {index} does not have {width} values")
+
+
+def _validate_nested(
+    body: dict,
+    required: Mapping[str, Sequence[str]],
+    malformed,
+    endpoint: str,
+    params: Mapping[str, str],
+    text: str,
+) -> dict:
+    """V3 endpoints (PlayByPlayV3) nest their data under a key instead of resultSets:
+    `required` then names that key and the fields it must hold."""
+    for name, fields in required.items():
+        entry = body[name]
+        if not isinstance(entry, dict):
+            raise malformed(f"{name!r} is not a JSON object")
+        missing = [f for f in fields if f not in entry]
+        if missing:
+            raise SchemaDriftError(
+                f"{name!r} lacks field(s) {missing}",
+                endpoint=endpoint,
+                params=params,
+                first_bytes=text,
+            )
+    return body
