@@ -5,9 +5,12 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg2
 import pytest
 import requests
+import yaml
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -75,3 +78,52 @@ def bucket(s3: MotoS3) -> str:
     name = f"nba-warehouse-{uuid.uuid4().hex[:8]}"
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+
+
+def deploy_config() -> dict:
+    return yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def postgres_db() -> Iterator[str]:
+    """A fresh database for this test session on the real PostgreSQL, dropped afterwards."""
+    name = f"nba_assets_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(**PG)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def postgres_env(postgres_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The DAGSTER_POSTGRES_* variables deploy/dagster.yaml reads, pointed at the session database."""
+    values = {
+        "DAGSTER_POSTGRES_HOST": PG["host"],
+        "DAGSTER_POSTGRES_PORT": str(PG["port"]),
+        "DAGSTER_POSTGRES_USER": PG["user"],
+        "DAGSTER_POSTGRES_PASSWORD": "",
+        "DAGSTER_POSTGRES_DB": postgres_db,
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return postgres_db
+
+
+def write_instance_home(home: Path, *sections: str, **overrides: object) -> Path:
+    """$DAGSTER_HOME with chosen sections of deploy/dagster.yaml, as production would load them."""
+    config = deploy_config()
+    chosen = {key: config[key] for key in sections}
+    chosen.update(overrides)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(chosen))
+    return home
