@@ -118,10 +118,17 @@ def run_recover() -> int:
     """Mark runs whose worker was killed as failed and free their nba_api pool slots."""
     import dagster as dg
 
-    from nba_assets.recovery import release_dead_runs
+    from nba_assets.recovery import local_launcher, release_dead_runs
 
     ensure_instance_home()
     with dg.DagsterInstance.get() as instance:
+        if not local_launcher(instance):
+            launcher = type(instance.run_launcher).__name__
+            print(
+                f"runs are launched by {launcher}, not on this machine: run monitoring in the"
+                " daemon marks runs whose worker died as failed and frees their pool slots"
+            )
+            return 0
         released = release_dead_runs(instance)
     for run_id in released:
         print(f"released {run_id}: marked failed, nba_api pool slot freed")

@@ -1,19 +1,47 @@
-"""Release what a killed local run still holds, so re-running works.
+"""Release what a killed local run still holds, so re-running works — and only that.
 
 A run killed with SIGKILL (or by the OOM killer) never reports its end: it stays STARTED
 and keeps its slot in the `nba_api` pool, and every later API step waits for that slot
 forever. Dagster frees slots only for finished runs (run monitoring), and cannot tell that
 a local run worker died, so this marks such runs failed and frees their slots.
+
+A process id means something only on the machine that owns it. On a shared instance
+(PostgreSQL) other machines' runs are in the same run storage, so each run worker records
+its host in a run tag, and recovery touches only runs recorded by this host. Under a
+non-local run launcher (ECS, ...) the worker is not on this machine at all: run monitoring
+in the daemon is what detects dead workers there, so recovery does nothing.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
+from dagster._core.launcher import DefaultRunLauncher
 
 _IN_FLIGHT = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+#: Run tag naming the machine whose process executed the run (written by the run itself).
+HOST_TAG = "nba_assets/worker_host"
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def record_worker_host(instance: dg.DagsterInstance | None, run_id: str | None) -> None:
+    """Tag the run with this host, so recovery elsewhere knows the run's pid is not theirs."""
+    if instance is None or not run_id:
+        return
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.tags.get(HOST_TAG) != this_host():
+        instance.add_run_tags(run_id, {HOST_TAG: this_host()})
+
+
+def local_launcher(instance: dg.DagsterInstance) -> bool:
+    """True when runs of this instance are launched as processes on this machine."""
+    return isinstance(instance.run_launcher, DefaultRunLauncher)
 
 
 def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
@@ -35,9 +63,12 @@ def _alive(pid: int) -> bool:
 
 
 def dead_local_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    """In-flight runs whose worker process no longer exists on this machine."""
+    """In-flight runs recorded by this host whose worker process no longer exists here."""
     dead = []
+    host = this_host()
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=_IN_FLIGHT)):
+        if run.tags.get(HOST_TAG) != host:
+            continue  # another machine's (or an unknown) process id: never ours to judge
         pid = _worker_pid(instance, run.run_id)
         if pid is not None and not _alive(pid):
             dead.append(run)
@@ -45,11 +76,16 @@ def dead_local_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
 
 
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark dead local runs failed and free their pool slots; returns their run ids."""
+    """Mark dead local runs failed and free their pool slots; returns their run ids.
+
+    Does nothing under a non-local launcher: there run monitoring owns dead workers.
+    """
+    if not local_launcher(instance):
+        return []
     released = []
     for run in dead_local_runs(instance):
         instance.report_run_failed(
-            run, message="nba-assets recover: the run worker process is gone"
+            run, message=f"nba-assets recover on {this_host()}: the run worker process is gone"
         )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         released.append(run.run_id)

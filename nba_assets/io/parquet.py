@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from nba_assets.io.storage import as_upath, write_atomic, write_atomic_many
+from nba_assets.io.storage import as_upath, is_local, write_atomic, write_atomic_many
 from nba_assets.schemas import TABLES, TableSpec
 
 #: DataFrame.attrs key under which assets hand the IO manager the requests a frame came from.
@@ -100,6 +100,11 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return read_frame(path)
+
+    def make_directory(self, path: UPath) -> None:
+        """Local directories only: on s3fs `mkdir` creates a missing bucket, and a typo must fail."""
+        if is_local(path):
+            path.mkdir(parents=True, exist_ok=True)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | None:
         loaded = super().load_input(context)

@@ -107,6 +107,14 @@ class NbaStatsClient(dg.ConfigurableResource):
     _stats_by_step: dict[tuple[str, str], ClientStats] = PrivateAttr(default_factory=dict)
     _local: threading.local = PrivateAttr(default_factory=threading.local)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # before any request: a wrong bucket or dead endpoint must not cost an API call
+        from nba_assets.io.storage import check_warehouse
+        from nba_assets.recovery import record_worker_host
+
+        check_warehouse(self.warehouse)
+        record_worker_host(context.instance, context.run_id)
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._session is not None:
             self._session.close()
