@@ -8,7 +8,12 @@ from nba_api.stats.endpoints import LeagueGameLog
 
 from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
 from nba_assets.parsing import parse_boxscores
-from nba_assets.partitions import game_date_partitions, plan_game_log_requests
+from nba_assets.partitions import (
+    GAME_ID_KINDS,
+    game_date_partitions,
+    plan_game_log_requests,
+    uncovered_spans,
+)
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
 from nba_assets.source.protocol import api_date
@@ -31,7 +36,8 @@ def fetch_game_logs(
 ) -> tuple[pd.DataFrame, list[Fetched]]:
     """Every row dated in [start, end], typed to `spec`, with the provenance of each request."""
     frames, fetched, records = [spec.empty()], [], []
-    for request in plan_game_log_requests(start, end):
+    plan = plan_game_log_requests(start, end)
+    for request in plan:
         response = nba.fetch(
             LeagueGameLog,
             required={"LeagueGameLog": spec.required_headers()},
@@ -45,7 +51,7 @@ def fetch_game_logs(
             sorter="DATE",
             direction="ASC",
         )
-        frame = parse_boxscores(spec, response.body)
+        frame = _own_games(spec, parse_boxscores(spec, response.body), request.season_type)
         inside = (frame["game_date"] >= start) & (frame["game_date"] <= end)
         if not inside.all():  # the API ignored DateFrom/DateTo: keep only what this run owns
             dg.get_dagster_logger().warning(
@@ -54,6 +60,7 @@ def fetch_game_logs(
         frames.append(frame[inside])
         fetched.append(response)
         records.append(request_record(response, (request.date_from, request.date_to)))
+    records.extend(_uncovered_records(start, end, plan))
     table = pd.concat(frames, ignore_index=True)
     duplicated = table.duplicated(list(spec.key))
     if duplicated.any():
@@ -62,6 +69,33 @@ def fetch_game_logs(
         )
     table = table.sort_values(["game_date", *spec.key], kind="stable").reset_index(drop=True)
     return with_provenance(table, records), fetched
+
+
+def _own_games(spec: TableSpec, frame: pd.DataFrame, season_type: str) -> pd.DataFrame:
+    """Only the games a season type's log owns, so each game lands once (Cup knockout games
+    are Regular Season games; only the Cup final, GAME_ID 006..., belongs to `IST`)."""
+    kind = GAME_ID_KINDS.get(season_type)
+    if kind is None or frame.empty:
+        return frame
+    own = frame["game_id"].str[2] == kind
+    if not own.all():
+        dg.get_dagster_logger().info(
+            f"{spec.name}: {season_type} log also held {int((~own).sum())} rows of other "
+            "season types; they land from their own log"
+        )
+    return frame[own]
+
+
+def _uncovered_records(start: dt.date, end: dt.date, plan: list) -> list[dict[str, object]]:
+    """Provenance for days no request covered: an empty partition that says why it is empty."""
+    return [
+        {
+            "endpoint": None,
+            "covers": [a.isoformat(), b.isoformat()],
+            "note": "no request: no season type of the calendar can have games on these days",
+        }
+        for a, b in uncovered_spans(start, end, plan)
+    ]
 
 
 def _materialize(
