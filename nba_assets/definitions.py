@@ -29,6 +29,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             min_request_interval=settings.min_request_interval,
             max_attempts=settings.max_attempts,
             max_retry_after=settings.max_retry_after,
+            correction_days=settings.correction_days,
         ),
         "io_manager": ParquetIOManager(warehouse=settings.warehouse),
     }

@@ -27,6 +27,8 @@ class Settings:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     synthetic_seed: int = 2026
     synthetic_seasons: str = "1996-97:2025-26"
+    #: Days after which box scores count as settled (answered from the archive, never re-asked).
+    correction_days: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +53,7 @@ class Settings:
             extra_headers=_headers(env.get("NBA_ASSETS_EXTRA_HEADERS", "")),
             synthetic_seed=int(_number(env, "NBA_ASSETS_SYNTHETIC_SEED", 2026)),
             synthetic_seasons=env.get("NBA_ASSETS_SYNTHETIC_SEASONS", "") or "1996-97:2025-26",
+            correction_days=int(_number(env, "NBA_ASSETS_CORRECTION_DAYS", 7)),
         )
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 from nba_api.stats.endpoints import LeagueGameLog
 
 from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
+from nba_assets.io.storage import as_upath
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
     GAME_ID_KINDS,
@@ -14,9 +15,11 @@ from nba_assets.partitions import (
     plan_game_log_requests,
     uncovered_spans,
 )
+from nba_assets.revisions import append_revisions, detect_revisions
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
 from nba_assets.source.protocol import api_date
+from nba_assets.source.settled import fetch_unless_settled, is_settled
 
 BOXSCORES_GROUP = "boxscores"
 _COMMON = {
@@ -31,15 +34,37 @@ _COMMON = {
 }
 
 
+class BoxscoresConfig(dg.Config):
+    """Run config of the box-score assets."""
+
+    refresh: bool = False  # ask the API even for settled windows the archive holds
+    today: str = ""  # YYYY-MM-DD the run counts as today (a replayed morning); empty = today
+
+
 def fetch_game_logs(
-    nba: NbaStatsClient, spec: TableSpec, player_or_team: str, start: dt.date, end: dt.date
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    player_or_team: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    today: dt.date | None = None,
+    refresh: bool = False,
 ) -> tuple[pd.DataFrame, list[Fetched]]:
-    """Every row dated in [start, end], typed to `spec`, with the provenance of each request."""
+    """Every row dated in [start, end], typed to `spec`, with the provenance of each request.
+
+    Windows that ended more than `nba.correction_days` before `today` are settled: answered
+    from the raw archive when it holds them, unless `refresh`.
+    """
+    today = today or dt.date.today()
     frames, fetched, records = [spec.empty()], [], []
     plan = plan_game_log_requests(start, end)
     for request in plan:
-        response = nba.fetch(
+        settled = not refresh and is_settled(request.date_to, today, nba.correction_days)
+        response = fetch_unless_settled(
+            nba,
             LeagueGameLog,
+            settled_window_end=request.date_to if settled else None,
             required={"LeagueGameLog": spec.required_headers()},
             league_id="00",
             season=request.season,
@@ -99,27 +124,59 @@ def _uncovered_records(start: dt.date, end: dt.date, plan: list) -> list[dict[st
 
 
 def _materialize(
-    context: dg.AssetExecutionContext, nba: NbaStatsClient, spec: TableSpec, player_or_team: str
+    context: dg.AssetExecutionContext,
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    player_or_team: str,
+    config: BoxscoresConfig | None = None,
 ) -> pd.DataFrame:
+    config = config or BoxscoresConfig()
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
-    table, fetched = fetch_game_logs(nba, spec, player_or_team, start, end)
+    today = dt.date.fromisoformat(config.today) if config.today else None
+    table, fetched = fetch_game_logs(
+        nba, spec, player_or_team, start, end, today=today, refresh=config.refresh
+    )
     context.add_output_metadata(
         {
             "partition_range": f"{keys.start}...{keys.end}",
             "games": int(table["game_id"].nunique()),
             **run_metadata(nba, fetched),
+            **_revision_metadata(nba, spec, table, fetched, start, end),
         }
     )
     return table
 
 
+def _revision_metadata(
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    table: pd.DataFrame,
+    fetched: list[Fetched],
+    start: dt.date,
+    end: dt.date,
+) -> dict[str, object]:
+    """Stat corrections: values a fresh answer changed, logged before the new files land."""
+    warehouse = as_upath(nba.warehouse)
+    revisions = detect_revisions(warehouse, spec, table, fetched, start, end)
+    path = append_revisions(warehouse, spec.name, revisions)
+    shown = revisions.head(100).astype(object).where(revisions.head(100).notna(), None)
+    shown["game_date"] = shown["game_date"].map(str)
+    return {
+        "revisions": len(revisions),
+        "revisions_detail": dg.MetadataValue.json(shown.to_dict("records")),
+        **({"revisions_path": dg.MetadataValue.path(str(path))} if path else {}),
+    }
+
+
 @dg.asset(
     description=TEAM_BOXSCORES.description, dagster_type=TEAM_BOXSCORES.dagster_type(), **_COMMON
 )
-def team_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> pd.DataFrame:
+def team_boxscores(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
+) -> pd.DataFrame:
     """One row per team per game."""
-    return _materialize(context, nba, TEAM_BOXSCORES, "T")
+    return _materialize(context, nba, TEAM_BOXSCORES, "T", config)
 
 
 @dg.asset(
@@ -127,6 +184,8 @@ def team_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> pd
     dagster_type=PLAYER_BOXSCORES.dagster_type(),
     **_COMMON,
 )
-def player_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> pd.DataFrame:
+def player_boxscores(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
+) -> pd.DataFrame:
     """One row per player per game."""
-    return _materialize(context, nba, PLAYER_BOXSCORES, "P")
+    return _materialize(context, nba, PLAYER_BOXSCORES, "P", config)
