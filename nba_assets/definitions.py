@@ -6,6 +6,7 @@ import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
+from nba_assets.automation import build_schedules
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
@@ -48,6 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=CORE_ASSETS,
         jobs=[reference_job, boxscores_job],
         resources=build_resources(settings),
+        schedules=build_schedules(settings.schedule_hour, settings.correction_days),
     )
 
 
