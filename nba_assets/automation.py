@@ -16,7 +16,6 @@ from nba_assets.assets.reference import players, teams
 from nba_assets.partitions import (
     GAME_DATE_TIMEZONE,
     current_season,
-    game_date_partitions,
     in_season,
     season_of,
 )
@@ -35,7 +34,7 @@ def boxscores_range(today: dt.date, correction_days: int) -> tuple[str, str] | N
     if not in_season(yesterday):
         return None
     days = [yesterday - dt.timedelta(days=n) for n in range(correction_days, -1, -1)]
-    keys = [d.isoformat() for d in days if game_date_partitions.has_partition_key(d.isoformat())]
+    keys = [d.isoformat() for d in days if in_season(d)]
     return (keys[0], keys[-1]) if keys else None
 
 

@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("recover", help="release killed runs (frees their nba_api pool slots)")
 
+    status = commands.add_parser("status", help="partitions, requests and archive size")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--days", type=int, default=7, help="count requests of the last N days")
+
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
     )
@@ -218,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.season, args.start, args.end)
     if args.command == "recover":
         return run_recover()
+    if args.command == "status":
+        from nba_assets.status import run_status
+
+        ensure_instance_home()
+        return run_status(args.json, args.days)
     return run_replay_server(args)
 
 

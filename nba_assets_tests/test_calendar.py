@@ -19,6 +19,7 @@ from nba_assets.partitions import (
     REGULAR_SEASON,
     build_game_date_partitions,
     game_date_partitions,
+    in_season,
     plan_game_log_requests,
     season_calendar,
     season_name,
@@ -69,18 +70,18 @@ def test_irregular_days_are_asked_of_every_season_type_that_can_hold_them(day, s
     assert {r.season_type for r in plan} == season_types
 
 
-def test_partitions_only_on_days_that_can_hold_games():
-    keys = set(game_date_partitions.get_partition_keys())
+def test_off_days_can_be_excluded_from_the_partitions():
+    gated = build_game_date_partitions(dt.date(2026, 11, 24), exclude_off_days=True)
+    keys = set(gated.get_partition_keys(current_time=dt.datetime(2026, 11, 24)))
     assert "2025-07-15" not in keys and "2020-11-15" not in keys and "1998-11-15" not in keys
     assert {"2020-08-20", "2020-10-11", "2023-12-09", "1996-11-01"} <= keys
-    season = game_date_partitions.get_partition_keys_in_range(
-        dg.PartitionKeyRange("2025-06-01", "2025-10-31")
-    )
+    season = gated.get_partition_keys_in_range(dg.PartitionKeyRange("2025-06-01", "2025-10-31"))
     assert season[:2] == ["2025-06-01", "2025-06-02"] and "2025-10-01" in season
     assert not [k for k in season if "2025-07-01" <= k <= "2025-09-30"]
-    # the horizon moves with the build date, the keys do not
-    later = build_game_date_partitions(dt.date(2030, 1, 1))
-    assert "2029-08-01" not in later.get_partition_keys(current_time=dt.datetime(2030, 1, 1))
+    assert all(in_season(dt.date.fromisoformat(k)) for k in keys)
+    # the default keeps every day a partition (see build_game_date_partitions for why)
+    assert game_date_partitions.has_partition_key("2025-07-15")
+    assert not in_season(d("2025-07-15")) and in_season(d("2020-09-15"))
 
 
 def test_a_day_no_request_covers_says_so_in_its_provenance(synthetic, warehouse):
