@@ -73,7 +73,7 @@ def test_find_returns_the_newest_answer_to_exactly_that_request(replay, warehous
     [stored] = [
         p
         for p in (as_upath(warehouse) / "raw" / "leaguegamelog").glob("*/*.json")
-        if p.name != "request.json"
+        if p.name != "request.txt"
     ]
     params = json.loads(stored.read_text())["request"]["params"]
     found = archive.find("leaguegamelog", params)

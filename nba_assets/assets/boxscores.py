@@ -1,6 +1,7 @@
 """Team and player box scores by game date: one LeagueGameLog call per season type, any range."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -10,6 +11,7 @@ from nba_assets.assets.provenance import request_record, run_metadata, with_prov
 from nba_assets.io.storage import as_upath
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
+    GAME_DATE_TIMEZONE,
     GAME_ID_KINDS,
     game_date_partitions,
     plan_game_log_requests,
@@ -56,7 +58,7 @@ def fetch_game_logs(
     Windows that ended more than `nba.correction_days` before `today` are settled: answered
     from the raw archive when it holds them, unless `refresh`.
     """
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
     frames, fetched, records = [spec.empty()], [], []
     plan = plan_game_log_requests(start, end)
     for request in plan:

@@ -15,7 +15,7 @@ from nba_assets.source.protocol import date_window, selecting_params
 from nba_assets.source.recordings import window_covers
 
 #: Beside each request's responses: the request itself, so lookups need not open big bodies.
-REQUEST_FILE = "request.json"
+REQUEST_FILE = "request.txt"
 
 
 def request_key(endpoint: str, params: Mapping[str, str]) -> str:
@@ -113,7 +113,7 @@ class RawArchive:
         """Bytes the archive holds (every response and request file)."""
         if not self.root.exists():
             return 0
-        return sum(int(p.stat().st_size) for p in self.root.rglob("*.json") if p.is_file())
+        return sum(int(p.stat().st_size) for p in self.root.rglob("*") if p.is_file())
 
     def _requests(self, endpoint: str):
         folder = self.root / endpoint
