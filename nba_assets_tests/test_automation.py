@@ -13,9 +13,9 @@ EASTERN = ZoneInfo("US/Eastern")
 
 def tick(schedule_name: str, when: dt.datetime):
     schedule = defs.resolve_schedule_def(schedule_name)
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-        return schedule.evaluate_tick(context)
+    # no instance: one passed here would stay registered as the defs-state store after it closes
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    return schedule.evaluate_tick(context)
 
 
 def test_in_season_morning_is_one_run_of_both_boxscore_assets_over_the_window():
@@ -57,10 +57,9 @@ def test_players_weekly_in_season_and_teams_yearly():
 def test_hour_and_window_come_from_settings():
     daily = build_schedules(hour=9, correction_days=3)[0]
     assert daily.cron_schedule == "0 9 * * *"
-    with dg.instance_for_test() as instance:
-        when = dt.datetime(2026, 1, 15, 9, tzinfo=EASTERN)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-        [request] = daily.evaluate_tick(context).run_requests
+    when = dt.datetime(2026, 1, 15, 9, tzinfo=EASTERN)
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    [request] = daily.evaluate_tick(context).run_requests
     assert request.tags[RANGE_START] == "2026-01-11"
 
 
