@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
     health.add_argument("--json", action="store_true", help="the problems as JSON")
 
+    status = commands.add_parser("status", help="partitions, requests and archive size")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--days", type=int, default=7, help="count requests of the last N days")
+
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
     )
@@ -266,6 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nba_assets.snapshot import cli as snapshot_cli
 
         return snapshot_cli.run(args)
+    if args.command == "status":
+        from nba_assets.status import run_status
+
+        ensure_instance_home()
+        return run_status(args.json, args.days)
     return run_replay_server(args)
 
 

@@ -9,6 +9,7 @@ from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
 from nba_assets.assets.training import build_training_snapshot
+from nba_assets.automation import build_schedules
 from nba_assets.health import health_job, health_schedule
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
@@ -34,6 +35,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             min_request_interval=settings.min_request_interval,
             max_attempts=settings.max_attempts,
             max_retry_after=settings.max_retry_after,
+            correction_days=settings.correction_days,
         ),
         "io_manager": ParquetIOManager(warehouse=settings.warehouse),
     }
@@ -59,7 +61,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_training_snapshot(settings.warehouse),
         ],
         jobs=[reference_job, boxscores_job, play_by_play_job, health_job],
-        schedules=[health_schedule],
+        schedules=[
+            *build_schedules(settings.schedule_hour, settings.correction_days),
+            health_schedule,
+        ],
         resources=build_resources(settings),
     )
 

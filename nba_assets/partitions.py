@@ -1,8 +1,13 @@
-"""Game-date partitions and the NBA season calendar that turns a date range into API requests."""
+"""Game-date partitions and the NBA season calendar that turns a date range into API requests.
+
+The one season calendar: the request planner, the partitions (which days can hold games), the
+synthetic league's schedule and the schedules all read it from here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import dagster as dg
@@ -10,20 +15,71 @@ import dagster as dg
 GAME_DATE_START = "1996-11-01"
 GAME_DATE_TIMEZONE = "US/Eastern"
 
-#: One partition per US/Eastern calendar date, as stats.nba.com's GAME_DATE gives it.
-game_date_partitions = dg.DailyPartitionsDefinition(
-    start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE
-)
-
 REGULAR_SEASON = "Regular Season"
 PLAY_IN = "PlayIn"
 PLAYOFFS = "Playoffs"
+#: stats.nba.com's SeasonType for the NBA Cup championship game (swar/nba_api#492). The Cup's
+#: group and knockout games are Regular Season games (GAME_ID 002...); only the final (GAME_ID
+#: 006...) is its own season type and appears in no other log.
+NBA_CUP = "IST"
+#: The `season_type` value the box-score tables give a Cup final (from its GAME_ID digit 6).
+NBA_CUP_FINAL_LABEL = "NBA Cup"
 #: Season types whose games become box-score rows (preseason and All-Star games are not).
-BOXSCORE_SEASON_TYPES = (REGULAR_SEASON, PLAY_IN, PLAYOFFS)
+BOXSCORE_SEASON_TYPES = (REGULAR_SEASON, PLAY_IN, PLAYOFFS, NBA_CUP)
+#: Which GAME_ID kinds (third digit) a season type's log may hold; other rows are dropped so
+#: a game never lands twice (the Cup's knockout games belong to the Regular Season log).
+GAME_ID_KINDS = {REGULAR_SEASON: "2", PLAYOFFS: "4", PLAY_IN: "5", NBA_CUP: "6"}
+
+FIRST_PLAY_IN_SEASON = 2020  # the 2019-20 bubble's one play-in game is its own exception
+FIRST_CUP_FINAL_SEASON = 2023
 
 Window = tuple[dt.date, dt.date]
 
+
+def _d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class SeasonCalendar:
+    """When one season's games are played: planned regular season, pauses, Cup final.
+
+    `opening`/`closing` are the real dates of irregular seasons and a typical October-April
+    plan otherwise; the synthetic league schedules from them, the planner's windows hold them.
+    """
+
+    year: int
+    games_per_team: int
+    opening: dt.date
+    closing: dt.date
+    paused: tuple[Window, ...] = ()
+    cup_final: dt.date | None = None
+    has_play_in: bool = False
+
+    def is_paused(self, day: dt.date) -> bool:
+        return any(a <= day <= b for a, b in self.paused)
+
+
 # Seasons whose calendar broke the usual October-June pattern (lockouts, the 2020 bubble).
+# 2019-20: suspended 2020-03-12; the bubble's eight "seeding games" (2020-07-30..08-14) are
+# Regular Season games; its one play-in game (POR-MEM, 2020-08-15) is SeasonType PlayIn of
+# 2019-20 (swar/nba_api#166); playoffs ran 2020-08-17..2020-10-11.
+_IRREGULAR: dict[int, dict] = {
+    1998: {"games": 50, "opening": "1999-02-05", "closing": "1999-05-05"},
+    2011: {"games": 66, "opening": "2011-12-25", "closing": "2012-04-26"},
+    2019: {
+        "games": 72,
+        "opening": "2019-10-22",
+        "closing": "2020-08-14",
+        "paused": (("2020-03-12", "2020-07-29"),),
+        "play_in": True,
+    },
+    2020: {"games": 72, "opening": "2020-12-22", "closing": "2021-05-16"},
+}
+#: Real Cup final dates; later seasons get the third Tuesday of December until known.
+_CUP_FINALS = {2023: "2023-12-09", 2024: "2024-12-17", 2025: "2025-12-16"}
+
+# Generous date windows in which each season type can have games, for irregular seasons.
 _UNUSUAL: dict[int, dict[str, tuple[str, str]]] = {
     1998: {REGULAR_SEASON: ("1999-02-01", "1999-05-15"), PLAYOFFS: ("1999-05-01", "1999-07-15")},
     2011: {REGULAR_SEASON: ("2011-12-20", "2012-04-30"), PLAYOFFS: ("2012-04-20", "2012-06-30")},
@@ -38,7 +94,34 @@ _UNUSUAL: dict[int, dict[str, tuple[str, str]]] = {
         PLAYOFFS: ("2021-05-01", "2021-07-31"),
     },
 }
-FIRST_PLAY_IN_SEASON = 2020
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def season_calendar(year: int) -> SeasonCalendar:
+    """The calendar of the season starting in `year`."""
+    cup = None
+    if year >= FIRST_CUP_FINAL_SEASON:
+        cup = _d(_CUP_FINALS[year]) if year in _CUP_FINALS else _nth_weekday(year, 12, 1, 3)
+    if year in _IRREGULAR:
+        facts = _IRREGULAR[year]
+        return SeasonCalendar(
+            year,
+            facts["games"],
+            _d(facts["opening"]),
+            _d(facts["closing"]),
+            tuple((_d(a), _d(b)) for a, b in facts.get("paused", ())),
+            cup,
+            facts.get("play_in", year >= FIRST_PLAY_IN_SEASON),
+        )
+    anchor = dt.date(year, 10, 26 if year < 2017 else 16)
+    opening = anchor + dt.timedelta(days=(1 - anchor.weekday()) % 7)  # a Tuesday
+    return SeasonCalendar(
+        year, 82, opening, opening + dt.timedelta(days=174), (), cup, year >= FIRST_PLAY_IN_SEASON
+    )
 
 
 def season_name(start_year: int) -> str:
@@ -68,7 +151,7 @@ def season_type_windows(season: str) -> dict[str, Window]:
     """Generous date windows in which each season type can have games."""
     year = season_start_year(season)
     if year in _UNUSUAL:
-        raw = _UNUSUAL[year]
+        raw = dict(_UNUSUAL[year])
     else:
         raw = {
             REGULAR_SEASON: (f"{year}-10-01", f"{year + 1}-04-30"),
@@ -77,7 +160,64 @@ def season_type_windows(season: str) -> dict[str, Window]:
         }
         if year < FIRST_PLAY_IN_SEASON:
             raw = {k: v for k, v in raw.items() if k != PLAY_IN}
-    return {k: (dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for k, (a, b) in raw.items()}
+    windows = {k: (_d(a), _d(b)) for k, (a, b) in raw.items()}
+    cup = season_calendar(year).cup_final
+    if year in _CUP_FINALS:  # a played final: ask for exactly its day
+        windows[NBA_CUP] = (cup, cup)
+    elif cup is not None:  # not yet known for sure: the Cup's knockout weeks
+        windows[NBA_CUP] = (dt.date(year, 12, 1), dt.date(year, 12, 20))
+    return windows
+
+
+def game_days(season: str) -> set[dt.date]:
+    """Every day inside some season-type window of `season` (days that can hold a game)."""
+    days: set[dt.date] = set()
+    for first, last in season_type_windows(season).values():
+        days.update(first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return days
+
+
+def excluded_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Days in [first, last] outside every season-type window: never a game, never a partition."""
+    possible: set[dt.date] = set()
+    for year in range(season_start_year(season_of(first)), season_start_year(season_of(last)) + 1):
+        possible |= game_days(season_name(year))
+    span = (last - first).days + 1
+    return [
+        day for day in (first + dt.timedelta(days=n) for n in range(span)) if day not in possible
+    ]
+
+
+def _exclusion_horizon(today: dt.date | None = None) -> dt.date:
+    """Exclusions are listed through the end of next season (a later build extends them)."""
+    today = today or dt.date.today()
+    return dt.date(today.year + 2, 6, 30)
+
+
+def build_game_date_partitions(
+    today: dt.date | None = None, *, exclude_off_days: bool = False
+) -> dg.DailyPartitionsDefinition:
+    """Daily partitions; with `exclude_off_days`, days outside every window are no partitions.
+
+    Off by default: dagster 1.13 hashes a partitions definition through its repr on every
+    cached call, and ~3,800 dated exclusions make that repr 200 KB, so each partition-key
+    lookup costs ~20 ms instead of ~0.15 ms (an instance status over 30 seasons took over
+    10 minutes). Cron exclusions are cheap but yearless and cannot keep the 2020 bubble's
+    August-October. Until then `in_season` / `excluded_days` say which days can hold games,
+    and the schedules and `nba-assets status` count only those.
+    """
+    if not exclude_off_days:
+        return dg.DailyPartitionsDefinition(start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE)
+    days = excluded_days(_d(GAME_DATE_START), _exclusion_horizon(today))
+    return dg.DailyPartitionsDefinition(
+        start_date=GAME_DATE_START,
+        timezone=GAME_DATE_TIMEZONE,
+        exclusions=[dt.datetime(d.year, d.month, d.day) for d in days],
+    )
+
+
+#: One partition per US/Eastern calendar date, as stats.nba.com's GAME_DATE gives it.
+game_date_partitions = build_game_date_partitions()
 
 
 @dataclass(frozen=True)
@@ -111,8 +251,32 @@ def plan_game_log_requests(start: dt.date, end: dt.date) -> list[GameLogRequest]
     return plan
 
 
+def uncovered_spans(start: dt.date, end: dt.date, plan: list[GameLogRequest]) -> list[Window]:
+    """Runs of days in [start, end] that no request of `plan` covers (no games possible)."""
+    spans: list[Window] = []
+    day = start
+    while day <= end:
+        if not any(r.covers(day) for r in plan):
+            if spans and spans[-1][1] == day - dt.timedelta(days=1):
+                spans[-1] = (spans[-1][0], day)
+            else:
+                spans.append((day, day))
+        day += dt.timedelta(days=1)
+    return spans
+
+
 def current_season(today: dt.date | None = None) -> str:
     return season_of(today or dt.date.today())
+
+
+def in_season(day: dt.date) -> bool:
+    """Whether `day` lies inside some season-type window (a day that can hold games)."""
+    return day in _game_days_cached(season_of(day))
+
+
+@functools.lru_cache(maxsize=64)
+def _game_days_cached(season: str) -> frozenset[dt.date]:
+    return frozenset(game_days(season))
 
 
 def season_keys(first: int = 1996, last: int | None = None) -> list[str]:

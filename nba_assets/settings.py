@@ -27,6 +27,10 @@ class Settings:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     synthetic_seed: int = 2026
     synthetic_seasons: str = "1996-97:2025-26"
+    #: Days after which box scores count as settled (answered from the archive, never re-asked).
+    correction_days: int = 7
+    #: Hour (US/Eastern) the schedules run each morning.
+    schedule_hour: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +55,8 @@ class Settings:
             extra_headers=_headers(env.get("NBA_ASSETS_EXTRA_HEADERS", "")),
             synthetic_seed=int(_number(env, "NBA_ASSETS_SYNTHETIC_SEED", 2026)),
             synthetic_seasons=env.get("NBA_ASSETS_SYNTHETIC_SEASONS", "") or "1996-97:2025-26",
+            correction_days=int(_number(env, "NBA_ASSETS_CORRECTION_DAYS", 7)),
+            schedule_hour=_hour(env, "NBA_ASSETS_SCHEDULE_HOUR", 6),
         )
 
 
@@ -65,6 +71,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name}={raw!r} must not be negative")
     return value
+
+
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value != int(value) or not 0 <= value <= 23:
+        raise ValueError(f"{name}={env.get(name)!r} must be a whole hour 0..23")
+    return int(value)
 
 
 def _headers(raw: str) -> dict[str, str]:

@@ -97,11 +97,15 @@ def test_day_without_games_is_an_empty_partition_with_the_full_schema(replay, wa
     assert materialize_range(replay, warehouse, "2025-11-27", "2025-11-27").success
     empty = read_frame_at(warehouse, dt.date(2025, 11, 27))
     assert len(empty) == 0 and "pts" in empty.columns and len(empty.columns) == 30
-    # and a day in July costs no request at all
+    # and a day in July costs no request at all, and its provenance says none covered it
     replay.reset()
     assert materialize_range(replay, warehouse, "2025-07-15", "2025-07-15").success
     assert replay.requests_for() == []
     assert len(read_frame_at(warehouse, dt.date(2025, 7, 15))) == 0
+    from upath import UPath
+
+    [note] = read_provenance(UPath(warehouse / "team_boxscores" / "2025-07-15.parquet"))
+    assert note["endpoint"] is None and "no request" in note["note"]
 
 
 def test_range_run_equals_union_of_single_day_runs(replay, tmp_path):

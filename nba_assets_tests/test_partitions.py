@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from nba_assets.partitions import (
+    NBA_CUP,
     PLAY_IN,
     PLAYOFFS,
     REGULAR_SEASON,
@@ -51,17 +52,24 @@ def test_a_whole_season_costs_one_request_per_season_type():
         ("2025-26", REGULAR_SEASON),
         ("2025-26", PLAY_IN),
         ("2025-26", PLAYOFFS),
+        ("2025-26", NBA_CUP),  # the Cup final is in no other log
     ]
     assert plan[0].date_from == d("2025-10-01") and plan[2].date_to == d("2026-06-30")
 
 
 def test_a_range_inside_the_regular_season_costs_one_request():
-    [request] = plan_game_log_requests(d("2025-10-21"), d("2026-02-21"))
+    [request] = plan_game_log_requests(d("2025-10-21"), d("2025-12-15"))
     assert (request.season_type, request.date_from, request.date_to) == (
         REGULAR_SEASON,
         d("2025-10-21"),
-        d("2026-02-21"),
+        d("2025-12-15"),
     )
+    # the Cup final's day adds the one request that holds it
+    plan = plan_game_log_requests(d("2025-10-21"), d("2026-02-21"))
+    assert [(r.season_type, r.date_from, r.date_to) for r in plan] == [
+        (REGULAR_SEASON, d("2025-10-21"), d("2026-02-21")),
+        (NBA_CUP, d("2025-12-16"), d("2025-12-16")),
+    ]
 
 
 def test_off_season_days_cost_nothing_and_old_seasons_have_no_play_in():
@@ -79,7 +87,7 @@ def test_ranges_across_seasons_and_the_bubble():
         ("2020-21", REGULAR_SEASON),
     ]
     many = plan_game_log_requests(d("1996-11-01"), d("2026-06-30"))
-    assert len(many) == len({(r.season, r.season_type) for r in many}) < 3 * 31
+    assert len(many) == len({(r.season, r.season_type) for r in many}) < 4 * 31
 
 
 def test_an_inverted_range_is_an_error():

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -17,10 +18,18 @@ from nba_assets.audit import audited
 from nba_assets.checks import BOXSCORE_FRESHNESS, check_specs
 from nba_assets.io.storage import as_upath
 from nba_assets.parsing import parse_boxscores
-from nba_assets.partitions import game_date_partitions, plan_game_log_requests
+from nba_assets.partitions import (
+    GAME_DATE_TIMEZONE,
+    GAME_ID_KINDS,
+    game_date_partitions,
+    plan_game_log_requests,
+    uncovered_spans,
+)
+from nba_assets.revisions import append_revisions, detect_revisions
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
 from nba_assets.source.protocol import api_date
+from nba_assets.source.settled import fetch_unless_settled, is_settled
 
 BOXSCORES_GROUP = "boxscores"
 _COMMON = {
@@ -35,14 +44,37 @@ _COMMON = {
 }
 
 
+class BoxscoresConfig(dg.Config):
+    """Run config of the box-score assets."""
+
+    refresh: bool = False  # ask the API even for settled windows the archive holds
+    today: str = ""  # YYYY-MM-DD the run counts as today (a replayed morning); empty = today
+
+
 def fetch_game_logs(
-    nba: NbaStatsClient, spec: TableSpec, player_or_team: str, start: dt.date, end: dt.date
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    player_or_team: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    today: dt.date | None = None,
+    refresh: bool = False,
 ) -> tuple[pd.DataFrame, list[Fetched]]:
-    """Every row dated in [start, end], typed to `spec`, with the provenance of each request."""
+    """Every row dated in [start, end], typed to `spec`, with the provenance of each request.
+
+    Windows that ended more than `nba.correction_days` before `today` are settled: answered
+    from the raw archive when it holds them, unless `refresh`.
+    """
+    today = today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
     frames, fetched, records = [spec.empty()], [], []
-    for request in plan_game_log_requests(start, end):
-        response = nba.fetch(
+    plan = plan_game_log_requests(start, end)
+    for request in plan:
+        settled = not refresh and is_settled(request.date_to, today, nba.correction_days)
+        response = fetch_unless_settled(
+            nba,
             LeagueGameLog,
+            settled_window_end=request.date_to if settled else None,
             required={"LeagueGameLog": spec.required_headers()},
             league_id="00",
             season=request.season,
@@ -54,7 +86,7 @@ def fetch_game_logs(
             sorter="DATE",
             direction="ASC",
         )
-        frame = parse_boxscores(spec, response.body)
+        frame = _own_games(spec, parse_boxscores(spec, response.body), request.season_type)
         inside = (frame["game_date"] >= start) & (frame["game_date"] <= end)
         if not inside.all():  # the API ignored DateFrom/DateTo: keep only what this run owns
             dg.get_dagster_logger().warning(
@@ -63,23 +95,81 @@ def fetch_game_logs(
         frames.append(frame[inside])
         fetched.append(response)
         records.append(request_record(response, (request.date_from, request.date_to)))
+    records.extend(_uncovered_records(start, end, plan))
     # duplicates, within or across season types, are the unique-key check's to report
     table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["game_date", *spec.key], kind="stable").reset_index(drop=True)
     return with_provenance(table, records), fetched
 
 
+def _own_games(spec: TableSpec, frame: pd.DataFrame, season_type: str) -> pd.DataFrame:
+    """Only the games a season type's log owns, so each game lands once (Cup knockout games
+    are Regular Season games; only the Cup final, GAME_ID 006..., belongs to `IST`)."""
+    kind = GAME_ID_KINDS.get(season_type)
+    if kind is None or frame.empty:
+        return frame
+    own = frame["game_id"].str[2] == kind
+    if not own.all():
+        dg.get_dagster_logger().info(
+            f"{spec.name}: {season_type} log also held {int((~own).sum())} rows of other "
+            "season types; they land from their own log"
+        )
+    return frame[own]
+
+
+def _uncovered_records(start: dt.date, end: dt.date, plan: list) -> list[dict[str, object]]:
+    """Provenance for days no request covered: an empty partition that says why it is empty."""
+    return [
+        {
+            "endpoint": None,
+            "covers": [a.isoformat(), b.isoformat()],
+            "note": "no request: no season type of the calendar can have games on these days",
+        }
+        for a, b in uncovered_spans(start, end, plan)
+    ]
+
+
 def _materialize(
-    context: dg.AssetExecutionContext, nba: NbaStatsClient, spec: TableSpec, player_or_team: str
+    context: dg.AssetExecutionContext,
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    player_or_team: str,
+    config: BoxscoresConfig | None = None,
 ) -> pd.DataFrame:
+    config = config or BoxscoresConfig()
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
-    table, fetched = fetch_game_logs(nba, spec, player_or_team, start, end)
+    today = dt.date.fromisoformat(config.today) if config.today else None
+    table, fetched = fetch_game_logs(
+        nba, spec, player_or_team, start, end, today=today, refresh=config.refresh
+    )
     # each day's event gets only its own facts; run-wide ones go once, as a run summary
     for day, metadata in partition_metadata(table, context.partition_keys).items():
         context.add_asset_metadata(metadata, partition_key=day)
-    context.log_event(run_summary(context.asset_key, keys, table, nba, fetched))
+    revisions = _revision_metadata(nba, spec, table, fetched, start, end)
+    context.log_event(run_summary(context.asset_key, keys, table, nba, fetched, revisions))
     return table
+
+
+def _revision_metadata(
+    nba: NbaStatsClient,
+    spec: TableSpec,
+    table: pd.DataFrame,
+    fetched: list[Fetched],
+    start: dt.date,
+    end: dt.date,
+) -> dict[str, object]:
+    """Stat corrections: values a fresh answer changed, logged before the new files land."""
+    warehouse = as_upath(nba.warehouse)
+    revisions = detect_revisions(warehouse, spec, table, fetched, start, end)
+    path = append_revisions(warehouse, spec.name, revisions)
+    shown = revisions.head(100).astype(object).where(revisions.head(100).notna(), None)
+    shown["game_date"] = shown["game_date"].map(str)
+    return {
+        "revisions": len(revisions),
+        "revisions_detail": dg.MetadataValue.json(shown.to_dict("records")),
+        **({"revisions_path": dg.MetadataValue.path(str(path))} if path else {}),
+    }
 
 
 @dg.asset(
@@ -89,12 +179,14 @@ def _materialize(
     freshness_policy=BOXSCORE_FRESHNESS,
     **_COMMON,
 )
-def team_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> Iterator:
+def team_boxscores(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
+) -> Iterator:
     """One row per team per game, published only if its blocking checks pass."""
     yield from audited(
         context,
         TEAM_BOXSCORES,
-        lambda: _materialize(context, nba, TEAM_BOXSCORES, "T"),
+        lambda: _materialize(context, nba, TEAM_BOXSCORES, "T", config),
         as_upath(nba.warehouse),
     )
 
@@ -108,11 +200,13 @@ def team_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> It
     deps=[team_boxscores],
     **_COMMON,
 )
-def player_boxscores(context: dg.AssetExecutionContext, nba: NbaStatsClient) -> Iterator:
+def player_boxscores(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
+) -> Iterator:
     """One row per player per game, published only if its blocking checks pass."""
     yield from audited(
         context,
         PLAYER_BOXSCORES,
-        lambda: _materialize(context, nba, PLAYER_BOXSCORES, "P"),
+        lambda: _materialize(context, nba, PLAYER_BOXSCORES, "P", config),
         as_upath(nba.warehouse),
     )

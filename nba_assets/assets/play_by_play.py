@@ -15,6 +15,7 @@ from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions
 from nba_assets.pbp_checks import box_score_mismatches
 from nba_assets.schemas import PLAY_BY_PLAY
+from nba_assets.source.archive import ArchivedResponse
 from nba_assets.source.client import API_POOL, NbaStatsClient
 from nba_assets.source.errors import RequestRejectedError
 
@@ -98,12 +99,10 @@ def _day_events(
 
 
 def _from_archive(
-    nba: NbaStatsClient, game_id: str, params: dict[str, str], archived: dict
+    nba: NbaStatsClient, game_id: str, params: dict[str, str], archived: ArchivedResponse
 ) -> tuple[dict, dict]:
-    response = archived["response"]
-    body = json.loads(response["body_text"]) if "body_text" in response else response["body"]
-    path = nba.archive.path_for(_ENDPOINT, params, response.get("sha256", ""))
-    record = _record(params, response.get("sha256", ""), str(path), from_archive=True)
+    body = json.loads(archived.body_text)
+    record = _record(params, archived.sha256, str(archived.path), from_archive=True)
     return body, record
 
 

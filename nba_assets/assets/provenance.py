@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -25,6 +25,8 @@ def request_record(
     }
     if covers is not None:
         record["covers"] = [covers[0].isoformat(), covers[1].isoformat()]
+    if fetched.attempts == 0:  # a settled window cut from an archived (wider) response
+        record["from_archive"] = True
     return record
 
 
@@ -37,7 +39,9 @@ def run_metadata(nba: NbaStatsClient, fetched: Sequence[Fetched]) -> dict[str, A
     """What the step cost the API and where its raw responses are archived."""
     return {
         **nba.stats.as_metadata(),
-        "api_calls": len(fetched),
+        "api_calls": sum(1 for f in fetched if f.attempts > 0),
+        # settled windows answered from the raw archive: no request sent
+        "archive_answers": sum(1 for f in fetched if f.attempts == 0),
         "api_requests_detail": dg.MetadataValue.json(
             [{"endpoint": f.endpoint, "params": f.params, "attempts": f.attempts} for f in fetched]
         ),
@@ -70,6 +74,7 @@ def run_summary(
     frame: pd.DataFrame,
     nba: NbaStatsClient,
     fetched: Sequence[Fetched],
+    extra: Mapping[str, Any] | None = None,
 ) -> dg.AssetObservation:
     """The run-wide facts of a ranged step, once per run rather than on every partition."""
     return dg.AssetObservation(
@@ -80,5 +85,6 @@ def run_summary(
             "rows_in_run": len(frame),
             "games": int(frame["game_id"].nunique()) if len(frame) else 0,
             **run_metadata(nba, fetched),
+            **(extra or {}),
         },
     )

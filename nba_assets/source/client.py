@@ -100,6 +100,8 @@ class NbaStatsClient(dg.ConfigurableResource):
     max_retry_after: float = 60.0
     backoff_base: float = 1.0
     backoff_max: float = 30.0
+    #: Box-score windows older than this many days are settled: answered from the archive.
+    correction_days: int = 7
 
     _session: requests.Session | None = PrivateAttr(default=None)
     _http: type[NBAStatsHTTP] | None = PrivateAttr(default=None)

@@ -99,7 +99,7 @@ class RecordingsBackend:
                 return Reply(recording.status, recording.content_type, recording.text)
         if endpoint in SEASON_LEVEL_ENDPOINTS:
             for recording in candidates:
-                if _covers(recording.window, window) and recording.status == 200:
+                if window_covers(recording.window, window) and recording.status == 200:
                     return Reply(
                         200, recording.content_type, narrow(recording.text, params, window)
                     )
@@ -126,7 +126,8 @@ class RecordingsBackend:
         )
 
 
-def _covers(outer: tuple, inner: tuple) -> bool:
+def window_covers(outer: tuple, inner: tuple) -> bool:
+    """Whether the (from, to) window `outer` holds all of `inner` (None = open)."""
     (outer_from, outer_to), (inner_from, inner_to) = outer, inner
     if outer_from is not None and (inner_from is None or inner_from < outer_from):
         return False

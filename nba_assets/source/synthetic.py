@@ -5,7 +5,9 @@ asset code against it (through the replay server), so every body mirrors a real 
 same result-set names, headers, value types and conventions (SEASON_ID, GAME_ID, MATCHUP...).
 
 Simplifications, on purpose: the 30 current franchises play every season under their current
-names and conferences; 2019-20 is a normal 82-game season; every playoff series is best of 7.
+names and conferences; every playoff series is best of 7. The calendar (shortened seasons, the
+2020 bubble's pause, the NBA Cup final from 2023-24) is the platform's one season calendar,
+`nba_assets.partitions.season_calendar`; the bubble's single play-in game is not simulated.
 Everything else is only as realistic as needed: box scores are internally consistent (team rows
 are the sums of player rows, one winner per game, minutes and plus-minus add up) and a season
 is identical whatever season range the league is configured with.
@@ -27,6 +29,7 @@ from statistics import NormalDist
 
 from nba_api.stats.static import teams as static_teams
 
+from nba_assets.partitions import FIRST_PLAY_IN_SEASON, season_calendar
 from nba_assets.source.protocol import NotServed, date_window, result_set, stats_body
 
 DEFAULT_SEED = 2026
@@ -101,12 +104,12 @@ SEASON_TYPES: dict[str, str | None] = {
     "Regular Season": "2",
     "Playoffs": "4",
     "PlayIn": "5",
+    "IST": "6",
     "Pre Season": None,
     "All Star": None,
     "All-Star": None,
 }
-REGULAR, PLAYOFFS, PLAY_IN = "2", "4", "5"
-PLAY_IN_FIRST_YEAR = 2020
+REGULAR, PLAYOFFS, PLAY_IN, CUP_FINAL = "2", "4", "5", "6"
 
 _SEASON_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -149,12 +152,6 @@ _ERA_THREES = ((1996, 0.45), (2005, 0.50), (2012, 0.58), (2017, 0.80), (2021, 0.
 _ERA_TWO_PCT = ((1996, -0.045), (2010, -0.025), (2018, 0.005), (2025, 0.02))
 _ERA_FT_RATE = ((1996, 1.15), (2010, 1.08), (2025, 1.0))
 
-#: Shortened seasons: start year -> (games per team, opening day, last regular-season day).
-_SHORTENED = {
-    1998: (50, dt.date(1999, 2, 5), dt.date(1999, 5, 5)),
-    2011: (66, dt.date(2011, 12, 25), dt.date(2012, 4, 26)),
-    2020: (72, dt.date(2020, 12, 22), dt.date(2021, 5, 16)),
-}
 _TIP_TIMES = (19 * 60, 19 * 60 + 30, 20 * 60, 20 * 60 + 30, 22 * 60, 22 * 60 + 30)
 _ROUND_NAMES = ("First Round", "Conf. Semifinals", "Conf. Finals", "NBA Finals")
 _BROADCASTER_TYPES = (
@@ -399,7 +396,7 @@ class Season:
 
     def __post_init__(self) -> None:
         self.games.sort(key=lambda g: (g.day, g.game_id))
-        for kind in (REGULAR, PLAY_IN, PLAYOFFS):
+        for kind in (REGULAR, PLAY_IN, PLAYOFFS, CUP_FINAL):
             chosen = [g for g in self.games if g.kind == kind]
             self.by_kind[kind] = chosen
             self.days_by_kind[kind] = [g.day for g in chosen]
@@ -564,26 +561,22 @@ def _total(team_id: int, lines: list[list[int]], margin: int) -> Line:
 # --------------------------------------------------------------------------- schedules
 
 
-def _calendar(year: int) -> tuple[int, dt.date, dt.date]:
-    """(games per team, opening day, planned last regular-season day) of a season."""
-    if year in _SHORTENED:
-        return _SHORTENED[year]
-    anchor = dt.date(year, 10, 26 if year < 2017 else 16)
-    opening = anchor + dt.timedelta(days=(1 - anchor.weekday()) % 7)  # a Tuesday
-    return 82, opening, opening + dt.timedelta(days=174)
-
-
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
     first = dt.date(year, month, 1)
     return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
 
 
 def _dark_days(year: int) -> set[dt.date]:
-    """Thanksgiving, Christmas Eve and the All-Star break have no games."""
+    """Thanksgiving, Christmas Eve, the All-Star break, a pause and the Cup final's day."""
+    calendar = season_calendar(year)
     thanksgiving = _nth_weekday(year, 11, 3, 4)
     all_star = _nth_weekday(year + 1, 2, 6, 3)
     days = {thanksgiving, dt.date(year, 12, 24)}
     days.update(all_star + dt.timedelta(days=d) for d in range(-2, 3))
+    for first, last in calendar.paused:
+        days.update(first + dt.timedelta(days=d) for d in range((last - first).days + 1))
+    if calendar.cup_final is not None:  # the final is the only game of its day
+        days.add(calendar.cup_final)
     return days
 
 
@@ -677,17 +670,30 @@ class _SeasonBuilder:
         self.games: list[Game] = []
 
     def build(self) -> Season:
-        games_per_team, opening, closing = _calendar(self.year)
-        last_day = self._regular_season(games_per_team, opening, closing)
+        calendar = season_calendar(self.year)
+        opening = calendar.opening
+        last_day = self._regular_season(calendar.games_per_team, opening, calendar.closing)
         east = [i for i, t in enumerate(self.teams) if t.east]
         west = [i for i, t in enumerate(self.teams) if not t.east]
         start = last_day + dt.timedelta(days=2)
-        if self.year >= PLAY_IN_FIRST_YEAR:
+        if self.year >= FIRST_PLAY_IN_SEASON:
             seeds, start = self._play_in([self._standings(east), self._standings(west)], start)
         else:
             seeds = [self._standings(east)[:8], self._standings(west)[:8]]
         self._playoffs(seeds, start)
+        if calendar.cup_final is not None:  # played last so earlier games keep their numbers
+            self._cup_final(calendar.cup_final, east, west)
         return Season(self.year, self.games, self.rosters, opening)
+
+    def _cup_final(self, day: dt.date, east: list[int], west: list[int]) -> None:
+        """The NBA Cup championship: one East and one West team, outside the standings."""
+        home, away = self.rng.choice(east), self.rng.choice(west)
+        if self.rng.random() < 0.5:
+            home, away = away, home
+        game = Game(f"006{self.yy:02d}00001", day, CUP_FINAL, home, away, 20 * 60 + 30)
+        game.records = (self._record(home), self._record(away))
+        game.label = "Emirates NBA Cup Championship"
+        self._play(game, deep=False)
 
     def _standings(self, conference: list[int]) -> list[int]:
         return sorted(conference, key=lambda i: (-self.wins[i], -self.tiebreak[i]))
@@ -949,8 +955,6 @@ class SyntheticLeague:
         except ValueError as exc:
             raise NotServed(str(exc)) from None
         kind = SEASON_TYPES[season_type]
-        if kind == PLAY_IN and year < PLAY_IN_FIRST_YEAR:
-            kind = None
         games = [] if kind is None else self.season(year).window(kind, start, end)
         if who == "T":
             headers, rows = TEAM_LOG_HEADERS, self._team_rows(year, games)

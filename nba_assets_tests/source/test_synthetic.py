@@ -53,7 +53,7 @@ SUMMED = [
     "PF",
     "PTS",
 ]
-SEASON_TYPES = ("Regular Season", "PlayIn", "Playoffs")
+SEASON_TYPES = ("Regular Season", "PlayIn", "Playoffs", "IST")  # IST: the NBA Cup final
 
 
 def log_params(
@@ -131,11 +131,13 @@ def test_headers_and_result_set_name_are_exact(bodies: dict) -> None:
 
 
 def test_value_conventions(teams: dict, players: dict) -> None:
-    prefix = {"Regular Season": "2", "PlayIn": "5", "Playoffs": "4"}
+    # the real Cup final: SEASON_ID 62023, GAME_ID 0062300001 (game finder recording)
+    prefix = {"Regular Season": "2", "PlayIn": "5", "Playoffs": "4", "IST": "6"}
     game_id = {
         "Regular Season": r"^00224\d{5}$",
         "PlayIn": r"^00524000\d\d$",
         "Playoffs": r"^00424001[0-7][1-7]$|^00424002[0-3][1-7]$|^00424003[01][1-7]$|^004240040[1-7]$",
+        "IST": r"^0062400001$",
     }
     for kind in SEASON_TYPES:
         for row in [*teams[kind], *players[kind]]:

@@ -1,0 +1,134 @@
+"""`nba-assets status`: what the platform holds, read from the Dagster instance and the archive.
+
+Nothing is tracked by hand: partition states come from the instance's status cache, requests
+from materialization metadata (`api_requests`, once per run and asset), bytes from the archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+
+from nba_assets.io.storage import as_upath
+from nba_assets.partitions import in_season, season_of
+from nba_assets.source.archive import RawArchive
+
+STATES = ("materialized", "missing", "failed")
+_EVENT_LIMIT = 10_000
+
+
+def collect_status(
+    instance: dg.DagsterInstance, defs: dg.Definitions, warehouse: str, days: int = 7
+) -> dict[str, Any]:
+    """The status report as plain data (the `--json` shape)."""
+    report: dict[str, Any] = {"assets": {}}
+    since = time.time() - days * 86_400
+    requests = 0
+    for node in defs.resolve_asset_graph().asset_nodes:
+        key = node.key
+        entry: dict[str, Any] = {}
+        if node.partitions_def is not None:
+            entry["seasons"] = _season_counts(instance, key, node.partitions_def)
+        entry["last_materialization"] = _last(instance, key)
+        asset_requests = _requests_since(instance, key, since)
+        entry["requests_last_days"] = asset_requests
+        requests += asset_requests
+        report["assets"][key.to_user_string()] = entry
+    report["requests_last_days"] = requests
+    report["days"] = days
+    report["archive_bytes"] = RawArchive(as_upath(warehouse) / "raw").size_bytes()
+    return report
+
+
+def _season_counts(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+) -> dict[str, dict[str, int]]:
+    keys = partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+    statuses = instance.get_status_by_partition(key, keys, partitions_def) or {}
+    counts: dict[str, Counter] = {}
+    for partition in keys:
+        day = dt.date.fromisoformat(partition)
+        if not in_season(day):  # a summer day can hold no game: never "missing"
+            continue
+        state = _state(statuses.get(partition))
+        season = season_of(day)
+        counts.setdefault(season, Counter({s: 0 for s in STATES}))[state] += 1
+    return {season: dict(c) for season, c in sorted(counts.items())}
+
+
+def _state(status: object) -> str:
+    name = getattr(status, "value", None) or ""
+    if name == "MATERIALIZED":
+        return "materialized"
+    if name == "FAILED":
+        return "failed"
+    return "missing"  # never materialized (or in progress right now)
+
+
+def _last(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any] | None:
+    event = instance.get_latest_materialization_event(key)
+    if event is None:
+        return None
+    when = dt.datetime.fromtimestamp(event.timestamp, dt.UTC).isoformat(timespec="seconds")
+    materialization = event.asset_materialization
+    return {
+        "run_id": event.run_id,
+        "at": when,
+        "partition": materialization.partition if materialization else None,
+    }
+
+
+def _requests_since(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> int:
+    """Requests spent since `since`: a ranged run reports its cost on every partition's event."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=_EVENT_LIMIT
+    ).records
+    by_run: dict[str, int] = {}
+    for record in records:
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        value = metadata.get("api_requests")
+        if value is not None:
+            by_run[record.run_id] = int(value.value)
+    return sum(by_run.values())
+
+
+def format_status(report: dict[str, Any]) -> str:
+    """Plain text: one line per asset and season, then the totals."""
+    lines = []
+    for asset, entry in report["assets"].items():
+        last = entry.get("last_materialization")
+        when = f"last {last['at']} (run {last['run_id'][:8]})" if last else "never materialized"
+        lines.append(f"{asset}: {when}, {entry['requests_last_days']} requests")
+        for season, counts in entry.get("seasons", {}).items():
+            if counts["materialized"] or counts["failed"]:
+                lines.append(
+                    f"  {season}: {counts['materialized']} materialized, "
+                    f"{counts['missing']} missing, {counts['failed']} failed"
+                )
+        untouched = [
+            s for s, c in entry.get("seasons", {}).items() if not (c["materialized"] or c["failed"])
+        ]
+        if untouched:
+            lines.append(
+                f"  {len(untouched)} seasons not started ({untouched[0]}..{untouched[-1]})"
+            )
+    lines.append(f"requests in the last {report['days']} days: {report['requests_last_days']}")
+    lines.append(f"raw archive: {report['archive_bytes']:,} bytes")
+    return "\n".join(lines)
+
+
+def run_status(as_json: bool, days: int) -> int:
+    """The CLI command: the local instance ($DAGSTER_HOME) and the configured warehouse."""
+    import json
+
+    from nba_assets.definitions import defs
+    from nba_assets.settings import Settings
+
+    with dg.DagsterInstance.get() as instance:
+        report = collect_status(instance, defs, Settings.from_env().warehouse, days)
+    print(json.dumps(report, indent=1) if as_json else format_status(report))
+    return 0
