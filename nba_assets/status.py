@@ -51,13 +51,21 @@ def _season_counts(
     statuses = instance.get_status_by_partition(key, keys, partitions_def) or {}
     counts: dict[str, Counter] = {}
     for partition in keys:
-        day = dt.date.fromisoformat(partition)
-        if not in_season(day):  # a summer day can hold no game: never "missing"
+        season = _season_of_key(partition)
+        if season is None:  # a summer day can hold no game: never "missing"
             continue
         state = _state(statuses.get(partition))
-        season = season_of(day)
         counts.setdefault(season, Counter({s: 0 for s in STATES}))[state] += 1
     return {season: dict(c) for season, c in sorted(counts.items())}
+
+
+def _season_of_key(partition: str) -> str | None:
+    """A game date's season (None off-season); a season-partitioned asset's key is its season."""
+    try:
+        day = dt.date.fromisoformat(partition)
+    except ValueError:
+        return partition
+    return season_of(day) if in_season(day) else None
 
 
 def _state(status: object) -> str:
@@ -83,16 +91,19 @@ def _last(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any] | No
 
 
 def _requests_since(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> int:
-    """Requests spent since `since`: a ranged run reports its cost on every partition's event."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, after_timestamp=since), limit=_EVENT_LIMIT
-    ).records
+    """Requests spent since `since`, once per run: ranged box-score steps report their cost in
+    one run-summary observation, other assets on their materializations."""
+    records_filter = dg.AssetRecordsFilter(asset_key=key, after_timestamp=since)
+    records = [
+        *instance.fetch_materializations(records_filter, limit=_EVENT_LIMIT).records,
+        *instance.fetch_observations(records_filter, limit=_EVENT_LIMIT).records,
+    ]
     by_run: dict[str, int] = {}
     for record in records:
-        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-        value = metadata.get("api_requests")
+        event = record.asset_materialization or record.asset_observation
+        value = event.metadata.get("api_requests") if event is not None else None
         if value is not None:
-            by_run[record.run_id] = int(value.value)
+            by_run[record.run_id] = max(by_run.get(record.run_id, 0), int(value.value))
     return sum(by_run.values())
 
 

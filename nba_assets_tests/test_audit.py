@@ -39,8 +39,19 @@ def tags(days: tuple[str, str]) -> dict[str, str]:
 
 
 def run(assets, server: ReplayServer, warehouse: Path, days: tuple[str, str]):
+    """Box scores always asked of the server (refresh): these days are settled, and the point
+    is what the server answers now, not what the archive kept from the good run."""
+    refresh = {
+        a.key.path[-1]: {"config": {"refresh": True}}
+        for a in assets
+        if a.key.path[-1] in ("team_boxscores", "player_boxscores")
+    }
     return dg.materialize(
-        assets, resources=resources(server, warehouse), tags=tags(days), raise_on_error=False
+        assets,
+        resources=resources(server, warehouse),
+        tags=tags(days),
+        run_config={"ops": refresh},
+        raise_on_error=False,
     )
 
 

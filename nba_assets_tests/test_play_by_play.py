@@ -135,8 +135,8 @@ def test_client_fetches_the_real_recording_and_the_archive_finds_it(replay, ware
     )
     assert len(fetched.body["game"]["actions"]) == 560 and fetched.params == params
     archived = nba.archive.find("playbyplayv3", params)
-    assert archived["response"]["sha256"] == fetched.sha256
-    assert json.loads(archived["response"]["body_text"]) == fetched.body
+    assert archived.sha256 == fetched.sha256
+    assert json.loads(archived.body_text) == fetched.body
 
 
 @pytest.mark.slow

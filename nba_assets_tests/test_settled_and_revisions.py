@@ -31,10 +31,13 @@ def run(server, warehouse, start, end, assets=(team_boxscores,), **config):
 
 
 def outputs(result, asset="team_boxscores") -> dict:
-    [event] = [
-        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset
-    ][:1]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+    """The step's run-wide facts: its run summary (one observation per ranged step)."""
+    [summary] = [
+        e.asset_observation_data.asset_observation
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION" and e.asset_key.path[-1] == asset
+    ]
+    return {k: v.value for k, v in summary.metadata.items()}
 
 
 def test_settled_rerun_and_subrange_cost_nothing_on_the_real_log(replay, warehouse):
@@ -96,14 +99,15 @@ def editable(tmp_path):
     server.stop()
 
 
-def correct_points(path, game_date: str, delta: int) -> tuple[str, int, int]:
-    """Change one team's PTS on `game_date` in the recording, as a stat correction would."""
+def correct_assists(path, game_date: str, delta: int) -> tuple[str, int, int]:
+    """Change one team's AST on `game_date` in the recording, as a stat correction would
+    (assists: a change that keeps the box score consistent, so its checks pass)."""
     data = json.loads(path.read_text())
     result = data["response"]["body"]["resultSets"][0]
     headers = result["headers"]
     row = next(r for r in result["rowSet"] if r[headers.index("GAME_DATE")] == game_date)
-    old = row[headers.index("PTS")]
-    row[headers.index("PTS")] = old + delta
+    old = row[headers.index("AST")]
+    row[headers.index("AST")] = old + delta
     path.write_text(json.dumps(data))
     return row[headers.index("GAME_ID")], row[headers.index("TEAM_ID")], old
 
@@ -116,7 +120,7 @@ def test_a_correction_inside_the_window_is_logged_with_old_and_new(editable, tmp
     unchanged = run(server, warehouse, "2025-11-01", "2025-11-05", **morning)
     assert outputs(unchanged)["revisions"] == 0
     assert read_revisions(as_upath(warehouse), "team_boxscores").empty
-    game_id, team_id, old = correct_points(recording, "2025-11-03", +2)
+    game_id, team_id, old = correct_assists(recording, "2025-11-03", +2)
     server.backend = RecordingsBackend(recording.parent)
     corrected = run(server, warehouse, "2025-11-01", "2025-11-05", **morning)
     assert len(server.requests_for("leaguegamelog")) == 3  # inside the window: asked each time
@@ -125,13 +129,13 @@ def test_a_correction_inside_the_window_is_logged_with_old_and_new(editable, tmp
     assert (revision["game_id"], revision["team_id"], revision["column"]) == (
         game_id,
         team_id,
-        "pts",
+        "ast",
     )
     assert (revision["old"], revision["new"]) == (str(old), str(old + 2))
     assert revision["old_sha256"] and revision["new_sha256"]
     assert revision["old_sha256"] != revision["new_sha256"]
     landed = pd.read_parquet(warehouse / "team_boxscores" / "2025-11-03.parquet")
-    assert landed.set_index(["game_id", "team_id"]).loc[(game_id, team_id), "pts"] == old + 2
+    assert landed.set_index(["game_id", "team_id"]).loc[(game_id, team_id), "ast"] == old + 2
     # the same answer again: no new revision, the table keeps the one it has
     run(server, warehouse, "2025-11-01", "2025-11-05", **morning)
     assert len(read_revisions(as_upath(warehouse), "team_boxscores")) == 1
