@@ -6,11 +6,20 @@ import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
+from nba_assets.assets.seasons import SEASON_ASSETS
 from nba_assets.io.parquet import ParquetIOManager
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
+
+#: Keeps the season files current: evaluated in the code server, where the season mapping lives.
+season_layer_sensor = dg.AutomationConditionSensorDefinition(
+    "season_layer_sensor",
+    target=dg.AssetSelection.assets(*SEASON_ASSETS),
+    use_user_code_server=True,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -44,8 +53,9 @@ boxscores_job = dg.define_asset_job(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=CORE_ASSETS,
+        assets=[*CORE_ASSETS, *SEASON_ASSETS],
         jobs=[reference_job, boxscores_job],
+        sensors=[season_layer_sensor],
         resources=build_resources(settings),
     )
 
