@@ -71,7 +71,8 @@ def _season_asset(daily: dg.AssetsDefinition, spec: TableSpec) -> dg.AssetsDefin
             )
         },
         metadata={"table": spec.name, "partition_column": ""},
-        dagster_type=spec.dagster_type(),
+        # the daily asset's own typed-frame check (one Dagster type per table name)
+        dagster_type=daily.node_def.output_defs[0].dagster_type,
         automation_condition=SEASON_NEEDS_UPDATE,
     )
     def season_asset(context: dg.AssetExecutionContext, days: pd.DataFrame) -> pd.DataFrame:
