@@ -102,10 +102,17 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         are an error unless the input allows them, and are then listed in the frame's attrs.
         """
         paths = self._get_paths_for_partitions(context)
+        listed: dict[
+            str, set[str]
+        ] = {}  # one listing per directory; strings, UPath hashing is slow
         present = {}
-        for parent in {p.parent for p in paths.values()}:
-            present.update({parent / name: True for name in list_files(parent, self.extension)})
-        missing = [key for key, path in paths.items() if path not in present]
+        for key, path in paths.items():
+            parent = str(path.parent)
+            if parent not in listed:
+                listed[parent] = set(list_files(path.parent, self.extension))
+            if path.name in listed[parent]:
+                present[key] = path
+        missing = [key for key in paths if key not in present]
         allow_missing = (context.definition_metadata or {}).get("allow_missing_partitions", False)
         if missing and not allow_missing:
             raise FileNotFoundError(
@@ -113,7 +120,7 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
                 f"{' ...' if len(missing) > 5 else ''} ({len(missing)} missing)"
             )
         spec = _table_spec(context.upstream_output) if context.upstream_output else None
-        found = [paths[key] for key in context.asset_partition_keys if paths[key] in present]
+        found = [present[key] for key in context.asset_partition_keys if key in present]
         if not found:
             frame = spec.empty() if spec else pd.DataFrame()
             frame.attrs.update({PROVENANCE_ATTR: [], MISSING_ATTR: missing})
