@@ -158,6 +158,15 @@ def run_replay_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sql(args: argparse.Namespace) -> int:
+    """Print the result of one SQL query over the warehouse (DuckDB; see nba_assets/sql.py)."""
+    from nba_assets.sql import query
+
+    frame = query(args.query, warehouse=args.warehouse)
+    print(frame.to_csv(index=False) if args.csv else frame.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nba-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--end", default=DEMO_END, help="last game date (YYYY-MM-DD)")
 
     commands.add_parser("recover", help="release killed runs (frees their nba_api pool slots)")
+
+    sql = commands.add_parser(
+        "sql", help="SQL over team_boxscores / player_boxscores (DuckDB, season files first)"
+    )
+    sql.add_argument("query", help='e.g. "SELECT team_id, avg(pts) FROM team_boxscores GROUP BY 1"')
+    sql.add_argument("--warehouse", default=None, help="default: NBA_ASSETS_WAREHOUSE")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
@@ -218,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.season, args.start, args.end)
     if args.command == "recover":
         return run_recover()
+    if args.command == "sql":
+        return run_sql(args)
     return run_replay_server(args)
 
 

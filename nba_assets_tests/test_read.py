@@ -45,6 +45,15 @@ def test_same_rows_from_daily_files_season_files_and_a_mix(replay, warehouse):
     pd.testing.assert_frame_equal(mixed, truth(warehouse))
     assert (mixed["pts"] == 999).sum() == 1 and len(mixed) == len(daily_only)
 
+    # the same files through DuckDB: the season file less the superseded day, plus that day
+    from nba_assets.sql import query
+
+    totals = query(
+        "SELECT count(*) AS n, sum(pts) AS pts, max(pts) AS top FROM team_boxscores",
+        warehouse=str(warehouse),
+    )
+    assert totals.iloc[0].tolist() == [len(mixed), int(mixed["pts"].sum()), 999]
+
 
 def test_projection_and_filters_are_pushed_into_the_scan(replay, warehouse):
     ingest(replay, warehouse, [team_boxscores], START, END)
