@@ -9,11 +9,12 @@ from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
 CORE = {"teams", "players", "team_boxscores", "player_boxscores"}
+SEASON_LAYER = {"team_boxscores_by_season", "player_boxscores_by_season"}
 
 
 def test_defs_load_with_every_contract_asset_key_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == CORE
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == CORE | SEASON_LAYER
     for job in ("reference_job", "boxscores_job"):
         assert defs.resolve_job_def(job) is not None
 
@@ -72,3 +73,16 @@ def test_settings_come_from_the_environment_with_safe_defaults():
 def test_bad_settings_are_named(env, message):
     with pytest.raises(ValueError, match=message):
         Settings.from_env(env)
+
+
+def test_season_layer_reads_its_days_through_the_season_mapping():
+    from nba_assets.partitions import SeasonPartitionMapping
+
+    graph = defs.resolve_asset_graph()
+    for key in SEASON_LAYER:
+        node = graph.get(dg.AssetKey(key))
+        daily = dg.AssetKey(key.removesuffix("_by_season"))
+        assert node.parent_keys == {daily}
+        assert node.partitions_def.get_partition_keys()[:2] == ["1996-97", "1997-98"]
+        assert isinstance(graph.get_partition_mapping(node.key, daily), SeasonPartitionMapping)
+    assert defs.resolve_sensor_def("season_layer_sensor") is not None
