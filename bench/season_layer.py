@@ -22,9 +22,11 @@ import collections
 import json
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,6 +115,29 @@ def compact_seasons(warehouse: str, seasons: list[str]) -> dict:
     return {"seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": round(_peak_rss_mb())}
 
 
+def compact_seasons_without_dagster(warehouse: str, seasons: list[str], out: str) -> dict:
+    """The season assets' steps without a run around them: scan the days, compact, publish.
+
+    Same functions as the IO manager's multi-partition load and the asset body; the difference
+    to `compact_seasons` is Dagster's per-run cost (instance events, type checks).
+    """
+    from nba_assets.assets.seasons import compact
+    from nba_assets.io.datasets import dataset, merged_provenance, to_frame
+    from nba_assets.io.parquet import PROVENANCE_ATTR
+
+    began = time.perf_counter()
+    root, target = as_upath(warehouse), as_upath(out)
+    for season in seasons:
+        for table, (spec, _) in TABLES.items():
+            days = dataset([root / table / f"{d}.parquet" for d in partition_days(season)])
+            frame = to_frame(days.to_table())
+            frame.attrs[PROVENANCE_ATTR] = merged_provenance(days)
+            rows = compact(spec, frame)
+            data = parquet_bytes(spec, rows, rows.attrs[PROVENANCE_ATTR])
+            write_atomic(target / f"{table}_by_season" / f"{season}.parquet", data)
+    return {"seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": round(_peak_rss_mb())}
+
+
 def row_e_compaction(warehouse: Path, seasons: list[str]) -> dict:
     """(e) compacting `seasons` of both tables, in a fresh interpreter (its own peak RSS)."""
     out = subprocess.run(
@@ -122,6 +147,13 @@ def row_e_compaction(warehouse: Path, seasons: list[str]) -> dict:
         text=True,
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
+    core = subprocess.run(
+        [sys.executable, __file__, "_compact_core", str(warehouse), f"{seasons[0]}:{seasons[-1]}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result["without_dagster"] = json.loads(core.strip().splitlines()[-1])
     files = [warehouse / f"{t}_by_season" / f"{s}.parquet" for t in TABLES for s in seasons]
     result["season_files"] = len(files)
     result["season_bytes"] = sum(f.stat().st_size for f in files)
@@ -265,6 +297,14 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_compact":
         seasons = season_range(*sys.argv[3].split(":"))
         print(json.dumps(compact_seasons(sys.argv[2], seasons)))
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "_compact_core":
+        seasons = season_range(*sys.argv[3].split(":"))
+        out = tempfile.mkdtemp(prefix="season-core-")
+        try:
+            print(json.dumps(compact_seasons_without_dagster(sys.argv[2], seasons, out)))
+        finally:
+            shutil.rmtree(out)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("/tmp/nba-season-bench"))

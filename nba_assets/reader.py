@@ -64,6 +64,7 @@ def plan_read(root: UPath, table: str, seasons: Iterable[str] | None = None) -> 
     for day, mtime in days.items():
         days_by_season.setdefault(season_of(dt.date.fromisoformat(day)), {})[day] = mtime
     wanted = sorted(set(days_by_season) | set(season_files)) if seasons is None else seasons
+    wanted = sorted(wanted, key=season_start_year)  # chronological: season files concatenate sorted
     plan = ReadPlan()
     for season in wanted:
         season_start_year(season)  # a clear error for a malformed season
@@ -116,7 +117,9 @@ def read(
         parts.append(_scan(plan.daily_files, spec, scan_columns, expression))
     if not parts:
         return spec.empty()[wanted]
-    combined = pa.concat_tables(parts).sort_by([(c, "ascending") for c in order])
+    combined = pa.concat_tables(parts)
+    if plan.daily_files:  # season files alone are sorted already, and listed in season order
+        combined = combined.sort_by([(c, "ascending") for c in order])
     return to_frame(combined.select(wanted))
 
 

@@ -22,6 +22,16 @@ def list_files(directory: UPath, suffix: str = ".parquet") -> dict[str, float]:
 
     One listing (paginated LIST calls on S3) instead of one existence check per file.
     """
+    if is_local(directory):  # os.scandir: fsspec's local ls costs several stats per file
+        try:
+            with os.scandir(os.fspath(directory.path)) as found:
+                return {
+                    e.name: e.stat().st_mtime
+                    for e in found
+                    if e.is_file() and e.name.endswith(suffix) and not e.name.startswith(".")
+                }
+        except FileNotFoundError:
+            return {}
     try:
         entries = directory.fs.ls(directory.path, detail=True, refresh=True)
     except FileNotFoundError:
