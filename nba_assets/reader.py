@@ -1,4 +1,4 @@
-"""`nba_assets.read` (this module is `reader`): one call for any history, season files first, days newer than them after.
+"""`nba_assets.read` (module `reader`): any history, season files first, newer days after.
 
 Everything downstream (models, exports, checks over history, training snapshots) reads through
 here instead of globbing thousands of daily files: a season costs one file when its season

@@ -102,9 +102,8 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         are an error unless the input allows them, and are then listed in the frame's attrs.
         """
         paths = self._get_paths_for_partitions(context)
-        listed: dict[
-            str, set[str]
-        ] = {}  # one listing per directory; strings, UPath hashing is slow
+        # one listing per directory, compared as strings (hashing ~300 UPaths is slow)
+        listed: dict[str, set[str]] = {}
         present = {}
         for key, path in paths.items():
             parent = str(path.parent)
