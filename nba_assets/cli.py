@@ -188,6 +188,15 @@ def run_health(warehouse: str, as_json: bool) -> int:
     return 1 if problems else 0
 
 
+def run_sql(args: argparse.Namespace) -> int:
+    """Print the result of one SQL query over the warehouse (DuckDB; see nba_assets/sql.py)."""
+    from nba_assets.sql import query
+
+    frame = query(args.query, warehouse=args.warehouse)
+    print(frame.to_csv(index=False) if args.csv else frame.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nba-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="partitions, requests and archive size")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--days", type=int, default=7, help="count requests of the last N days")
+    sql = commands.add_parser(
+        "sql", help="SQL over team_boxscores / player_boxscores (DuckDB, season files first)"
+    )
+    sql.add_argument("query", help='e.g. "SELECT team_id, avg(pts) FROM team_boxscores GROUP BY 1"')
+    sql.add_argument("--warehouse", default=None, help="default: NBA_ASSETS_WAREHOUSE")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
     replay = commands.add_parser(
         "replay-server", help="serve recordings or the synthetic league over HTTP"
@@ -275,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         ensure_instance_home()
         return run_status(args.json, args.days)
+    if args.command == "sql":
+        return run_sql(args)
     return run_replay_server(args)
 
 

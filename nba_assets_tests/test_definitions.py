@@ -9,11 +9,14 @@ from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
 CORE = {"teams", "players", "team_boxscores", "player_boxscores", "training_snapshot"}
+SEASON_LAYER = {"team_boxscores_by_season", "player_boxscores_by_season"}
 
 
 def test_defs_load_with_every_contract_asset_key_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE | {"play_by_play"}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE | SEASON_LAYER | {
+        "play_by_play"
+    }
     for job in ("reference_job", "boxscores_job", "play_by_play_job"):
         assert defs.resolve_job_def(job) is not None
 
@@ -112,3 +115,16 @@ def test_training_snapshot_is_downstream_of_both_boxscore_assets():
     node = defs.resolve_asset_graph().get(dg.AssetKey("training_snapshot"))
     assert {k.to_user_string() for k in node.parent_keys} == {"team_boxscores", "player_boxscores"}
     assert node.partitions_def is None
+
+
+def test_season_layer_reads_its_days_through_the_season_mapping():
+    from nba_assets.partitions import SeasonPartitionMapping
+
+    graph = defs.resolve_asset_graph()
+    for key in SEASON_LAYER:
+        node = graph.get(dg.AssetKey(key))
+        daily = dg.AssetKey(key.removesuffix("_by_season"))
+        assert node.parent_keys == {daily}
+        assert node.partitions_def.get_partition_keys()[:2] == ["1996-97", "1997-98"]
+        assert isinstance(graph.get_partition_mapping(node.key, daily), SeasonPartitionMapping)
+    assert defs.resolve_sensor_def("season_layer_sensor") is not None

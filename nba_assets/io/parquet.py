@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from nba_assets.io.datasets import dataset, list_files, merged_provenance, to_frame
 from nba_assets.io.storage import as_upath, is_local, write_atomic, write_atomic_many
 from nba_assets.schemas import TABLES, TableSpec
 
@@ -22,6 +23,8 @@ from nba_assets.schemas import TABLES, TableSpec
 PROVENANCE_ATTR = "nba_assets.provenance"
 PROVENANCE_KEY = b"nba_assets.provenance"
 PARTITION_COLUMN = "game_date"
+#: DataFrame.attrs key: the partitions a multi-partition input had no file for.
+MISSING_ATTR = "nba_assets.missing_partitions"
 _PREVIEW_ROWS = 5
 
 
@@ -95,8 +98,8 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
     extension = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
-        day = context.asset_partition_key if context.has_asset_partitions else None
-        self._publish(obj, path, TABLES.get(context.asset_key.path[-1]), day)
+        day = context.asset_partition_key if _partition_column(context) else None
+        self._publish(obj, path, _table_spec(context), day)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return read_frame(path)
@@ -107,21 +110,58 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             path.mkdir(parents=True, exist_ok=True)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | None:
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            return self._load_partitions_at_once(context)
         loaded = super().load_input(context)
         if isinstance(loaded, dict):  # several partitions: one frame, in partition order
             frames = [loaded[k] for k in context.asset_partition_keys if k in loaded]
             return pd.concat(frames, ignore_index=True) if frames else None
         return loaded
 
+    def _load_partitions_at_once(self, context: dg.InputContext) -> pd.DataFrame:
+        """Many partitions in one Arrow scan (a season is ~300 days), in partition order.
+
+        Provenance of every file is merged into the frame's attrs; partitions without a file
+        are an error unless the input allows them, and are then listed in the frame's attrs.
+        """
+        paths = self._get_paths_for_partitions(context)
+        # one listing per directory, compared as strings (hashing ~300 UPaths is slow)
+        listed: dict[str, set[str]] = {}
+        present = {}
+        for key, path in paths.items():
+            parent = str(path.parent)
+            if parent not in listed:
+                listed[parent] = set(list_files(path.parent, self.extension))
+            if path.name in listed[parent]:
+                present[key] = path
+        missing = [key for key in paths if key not in present]
+        allow_missing = (context.definition_metadata or {}).get("allow_missing_partitions", False)
+        if missing and not allow_missing:
+            raise FileNotFoundError(
+                f"{context.asset_key.to_user_string()}: no file for partition(s) {missing[:5]}"
+                f"{' ...' if len(missing) > 5 else ''} ({len(missing)} missing)"
+            )
+        spec = _table_spec(context.upstream_output) if context.upstream_output else None
+        found = [present[key] for key in context.asset_partition_keys if key in present]
+        if not found:
+            frame = spec.empty() if spec else pd.DataFrame()
+            frame.attrs.update({PROVENANCE_ATTR: [], MISSING_ATTR: missing})
+            return frame
+        data = dataset(found, spec.arrow_schema() if spec else None)
+        frame = to_frame(data.to_table())
+        frame.attrs.update({PROVENANCE_ATTR: merged_provenance(data), MISSING_ATTR: missing})
+        return frame
+
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         """One file per partition in the output, each written only once all rows are placed.
 
         UPathIOManager refuses one output for many partitions (dagster-io/dagster#14332), so a
         ranged run is split here by the partition column, one file per day (empty days too).
+        Partitions that are not a column's values (seasons) get one whole file per key.
         """
-        spec = TABLES.get(context.asset_key.path[-1])
-        if not context.has_asset_partitions:
-            path = self._get_path(context)
+        spec = _table_spec(context)
+        if not context.has_asset_partitions or not _partition_column(context):
+            path = self._whole_file_path(context)
             nbytes = self._publish(obj, path, spec, None)
             context.add_output_metadata(
                 {
@@ -132,7 +172,7 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             )
             return
         paths = self._get_paths_for_partitions(context)
-        days = _day_keys(obj, _partition_column(context))
+        days = _day_keys(obj, str(_partition_column(context)))
         outside = sorted(set(days) - set(paths))
         if outside:
             raise ValueError(
@@ -162,6 +202,17 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
         long range a day at a time instead of handing over every day at once (play_by_play)."""
         path = self._with_extension(self._base_path.joinpath(*asset_key.path, partition_key))
         return path, self._publish(frame, path, TABLES.get(asset_key.path[-1]), partition_key)
+
+    def _whole_file_path(self, context: dg.OutputContext) -> UPath:
+        if not context.has_asset_partitions:
+            return self._get_path(context)
+        paths = self._get_paths_for_partitions(context)
+        if len(paths) != 1:
+            raise ValueError(
+                f"{context.asset_key.to_user_string()}: one output for {len(paths)} partitions "
+                "needs a partition column to split by"
+            )
+        return next(iter(paths.values()))
 
     def _publish(
         self, frame: pd.DataFrame, path: UPath, spec: TableSpec | None, day: str | None
@@ -201,9 +252,25 @@ def _frame_metadata(spec: TableSpec | None, frame: pd.DataFrame) -> dict[str, An
     return meta
 
 
-def _partition_column(context: dg.OutputContext) -> str:
+def _partition_column(context: dg.OutputContext) -> str | None:
+    """The column whose values are the partition keys; none for partitions like seasons.
+
+    Named in definition metadata; daily (time-window) partitions default to `game_date`.
+    """
+    if not context.has_asset_partitions:
+        return None
     metadata = context.definition_metadata or {}
-    return str(metadata.get("partition_column", PARTITION_COLUMN))
+    if "partition_column" in metadata:
+        return str(metadata["partition_column"]) or None
+    if isinstance(context.asset_partitions_def, dg.TimeWindowPartitionsDefinition):
+        return PARTITION_COLUMN
+    return None
+
+
+def _table_spec(context: dg.OutputContext) -> TableSpec | None:
+    """The schema named in definition metadata (`table`), else the one named like the asset."""
+    metadata = context.definition_metadata or {}
+    return TABLES.get(str(metadata.get("table", context.asset_key.path[-1])))
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
