@@ -7,6 +7,7 @@ import dagster as dg
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.schemas import PLAYER_BOXSCORES, PLAYERS, TEAM_BOXSCORES, TEAMS
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
@@ -42,9 +43,25 @@ boxscores_job = dg.define_asset_job(
 )
 
 
+TABLES = {table.name: table for table in (TEAMS, PLAYERS, TEAM_BOXSCORES, PLAYER_BOXSCORES)}
+
+
+def for_the_ui(assets: list, settings: Settings) -> list:
+    """What the UI shows before any run: each asset's columns, a link to its source, and the
+    `s3` kind only when the warehouse (chosen by settings) is on S3."""
+    kinds = {"s3"} if settings.warehouse.startswith("s3://") else set()
+
+    def describe(spec: dg.AssetSpec) -> dg.AssetSpec:
+        table = TABLES.get(spec.key.to_user_string())
+        schema = {"dagster/column_schema": table.table_schema()} if table else {}
+        return spec.merge_attributes(kinds=kinds, metadata=schema)
+
+    return dg.with_source_code_references(dg.map_asset_specs(describe, assets))
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=CORE_ASSETS,
+        assets=for_the_ui(CORE_ASSETS, settings),
         jobs=[reference_job, boxscores_job],
         resources=build_resources(settings),
     )
