@@ -20,14 +20,20 @@ ARTIFACTS = REPO / "artifacts" / "ui"
 WAIT_SECONDS = 90
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+def require_browser(chromium: Path = CHROMIUM, chromedriver: Path = CHROMEDRIVER) -> None:
+    """Skip without Debian's Chromium, except in CI, which installs it (.ci/run): there its
+    absence is a broken CI and fails the test."""
+    missing = [str(p) for p in (chromium, chromedriver) if not p.exists()]
     if missing:
         message = f"{', '.join(missing)} missing: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)  # CI installs it (.ci/run): its absence is a broken CI, not a skip
+            pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
