@@ -26,10 +26,12 @@ $(STAMP): pyproject.toml requirements.txt requirements-dvc.txt
 demo: setup
 	$(BIN)/nba-assets demo
 
-# The UI over the same instance and warehouse the demo wrote (DAGSTER_HOME, NBA_ASSETS_SOURCE above).
+# The UI over the same instance and warehouse the demo wrote (DAGSTER_HOME, NBA_ASSETS_SOURCE above),
+# on loopback only: `make ui NBA_ASSETS_SOURCE=replay UI_PORT=3001`.
+UI_PORT ?= 3000
 ui: setup
 	$(BIN)/python -c "from nba_assets.cli import ensure_instance_home; ensure_instance_home()"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
 
 test: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench

@@ -13,6 +13,7 @@ from nba_assets.assets.training import build_training_snapshot
 from nba_assets.automation import build_schedules
 from nba_assets.health import health_job, health_schedule
 from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.schemas import TABLES
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
@@ -61,15 +62,34 @@ play_by_play_job = dg.define_asset_job(
 )
 
 
+def for_the_ui(assets: list, settings: Settings) -> list:
+    """What the UI shows before any run: each table's columns, a link to its source, and the
+    `s3` kind on warehouse tables only when the warehouse (chosen by settings) is on S3."""
+    kinds = {"s3"} if settings.warehouse.startswith("s3://") else set()
+
+    def describe(spec: dg.AssetSpec) -> dg.AssetSpec:
+        table = TABLES.get(str(spec.metadata.get("table") or spec.key.to_user_string()))
+        if table is None:  # not a warehouse table (training_snapshot lives in the DVC workspace)
+            return spec
+        return spec.merge_attributes(
+            kinds=kinds, metadata={"dagster/column_schema": table.table_schema()}
+        )
+
+    return dg.with_source_code_references(dg.map_asset_specs(describe, assets))
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
-            *CORE_ASSETS,
-            *SEASON_ASSETS,
-            *PLAY_BY_PLAY_ASSETS,
-            schedule,
-            build_training_snapshot(settings.warehouse),
-        ],
+        assets=for_the_ui(
+            [
+                *CORE_ASSETS,
+                *SEASON_ASSETS,
+                *PLAY_BY_PLAY_ASSETS,
+                schedule,
+                build_training_snapshot(settings.warehouse),
+            ],
+            settings,
+        ),
         jobs=[reference_job, boxscores_job, play_by_play_job, health_job],
         schedules=[
             *build_schedules(settings.schedule_hour, settings.correction_days),

@@ -1,0 +1,96 @@
+"""A partition backfill launched through the webserver's GraphQL API and run by the daemon."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from nba_assets.partitions import plan_game_log_requests
+from nba_assets.source.replay import ReplayServer
+from nba_assets_tests.conftest import fixture_body
+from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days, running_ui
+from nba_assets_tests.ui.dagster_ui import DagsterUI
+
+pytestmark = pytest.mark.slow
+SYNTHETIC_START, SYNTHETIC_END = "2024-10-22", "2024-11-04"
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+
+
+def landed(ui: DagsterUI, asset: str, start: str, end: str) -> pd.DataFrame:
+    """Every partition file of the range; a missing file fails the test."""
+    frames = [pd.read_parquet(ui.warehouse / asset / f"{day}.parquet") for day in days(start, end)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def assert_one_successful_run(backfill: dict, start: str, end: str) -> None:
+    assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+    assert len(backfill["runs"]) == 1, backfill["runs"]
+    run = backfill["runs"][0]
+    assert run["status"] == "SUCCESS", run
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert (tags[RANGE_TAGS[0]], tags[RANGE_TAGS[1]]) == (start, end)
+
+
+def planned_requests(start: str, end: str) -> int:
+    return len(plan_game_log_requests(dt.date.fromisoformat(start), dt.date.fromisoformat(end)))
+
+
+def assert_same_rows(table: pd.DataFrame, source: pd.DataFrame, key: list[str]) -> None:
+    """Same rows, and the same box-score numbers in them, as the source sent."""
+    assert len(table) == len(source) > 0
+    left = table.set_index(key).sort_index()
+    right = source.rename(columns=str.lower).set_index(key).sort_index()
+    assert left.index.tolist() == right.index.tolist()
+    for column in ("pts", "fgm", "fga", "reb", "ast", "min"):
+        assert left[column].astype("int64").tolist() == right[column].astype("int64").tolist()
+
+
+def test_backfill_of_recorded_range_runs_once_and_lands_recorded_rows(
+    recorded_ui, recorded_backfill
+):
+    assert_one_successful_run(recorded_backfill, RECORDED_START, RECORDED_END)
+    # one request per season type in the range, not one per day
+    requests = [r for r in recorded_backfill["requests"] if r["endpoint"] == "leaguegamelog"]
+    assert len(requests) == planned_requests(RECORDED_START, RECORDED_END)
+    assert {r["params"]["PlayerOrTeam"] for r in requests} == {"T"}
+    # the instance (what the partitions page shows) and the warehouse agree: every day landed
+    assert recorded_ui.materialized_ranges("team_boxscores") == [(RECORDED_START, RECORDED_END)]
+    table = landed(recorded_ui, "team_boxscores", RECORDED_START, RECORDED_END)
+    entry = fixture_body("leaguegamelog-d25cde14d9.json")["resultSets"][0]
+    recorded = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
+    assert_same_rows(table, recorded, ["game_id", "team_id"])
+
+
+@pytest.fixture(scope="module")
+def synthetic_ui(tmp_path_factory, synthetic_server: ReplayServer) -> Iterator[DagsterUI]:
+    yield from running_ui(tmp_path_factory.mktemp("synthetic_ui"), synthetic_server)
+
+
+def synthetic_log(server: ReplayServer, player_or_team: str) -> pd.DataFrame:
+    """The synthetic league's own game log for the range, asked directly (not over HTTP)."""
+    params = {"Season": "2024-25", "SeasonType": "Regular Season", "PlayerOrTeam": player_or_team}
+    entry = server.backend.league.respond("leaguegamelog", params)["resultSets"][0]
+    log = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
+    dates = pd.to_datetime(log["GAME_DATE"]).dt.strftime("%Y-%m-%d")
+    return log[(dates >= SYNTHETIC_START) & (dates <= SYNTHETIC_END)]
+
+
+def test_backfill_of_both_boxscore_assets_on_synthetic_league(synthetic_ui, synthetic_server):
+    synthetic_server.reset()
+    assets = ["team_boxscores", "player_boxscores"]
+    backfill_id = synthetic_ui.launch_backfill(assets, days(SYNTHETIC_START, SYNTHETIC_END))
+    backfill = synthetic_ui.wait_for_backfill(backfill_id)
+    assert_one_successful_run(backfill, SYNTHETIC_START, SYNTHETIC_END)
+    sides = sorted(r["params"]["PlayerOrTeam"] for r in synthetic_server.requests_for())
+    per_table = planned_requests(SYNTHETIC_START, SYNTHETIC_END)
+    assert sides == ["P"] * per_table + ["T"] * per_table  # one run, no request per day
+    for asset, side, key in (
+        ("team_boxscores", "T", ["game_id", "team_id"]),
+        ("player_boxscores", "P", ["game_id", "player_id"]),
+    ):
+        assert synthetic_ui.materialized_ranges(asset) == [(SYNTHETIC_START, SYNTHETIC_END)]
+        table = landed(synthetic_ui, asset, SYNTHETIC_START, SYNTHETIC_END)
+        assert_same_rows(table, synthetic_log(synthetic_server, side), key)

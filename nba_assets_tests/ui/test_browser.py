@@ -1,0 +1,134 @@
+"""The UI in a real headless Chromium (Debian's package, driven by Selenium): what a user sees."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nba_assets_tests.conftest import REPO
+from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days
+from nba_assets_tests.ui.dagster_ui import DagsterUI
+
+pytestmark = pytest.mark.slow
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+#: Screenshots a reviewer can open after the run (git-ignored).
+ARTIFACTS = REPO / "artifacts" / "ui"
+WAIT_SECONDS = 90
+
+
+def require_browser(chromium: Path = CHROMIUM, chromedriver: Path = CHROMEDRIVER) -> None:
+    """Skip without Debian's Chromium, except in CI, which installs it (.ci/run): there its
+    absence is a broken CI and fails the test."""
+    missing = [str(p) for p in (chromium, chromedriver) if not p.exists()]
+    if missing:
+        message = f"{', '.join(missing)} missing: apt-get install -y chromium chromium-driver"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1600,1000")
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def page_text(driver) -> str:
+    return driver.find_element("tag name", "body").text
+
+
+def wait_for(driver, texts: list[str], screenshot: str) -> str:
+    """Wait until every text is on the page; save a screenshot either way (what the user saw)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / screenshot
+    try:
+        WebDriverWait(driver, WAIT_SECONDS, poll_frequency=1).until(
+            lambda d: no_dialog(d) and all(t in page_text(d) for t in texts)
+        )
+    except TimeoutException:
+        driver.save_screenshot(str(path))
+        raise AssertionError(
+            f"{driver.current_url} never showed {texts} (screenshot {path}):\n{page_text(driver)[:3000]}"
+        ) from None
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return page_text(driver)
+
+
+def click(driver, xpath: str) -> None:
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, WAIT_SECONDS).until(ec.element_to_be_clickable(("xpath", xpath))).click()
+
+
+SKIP_BUTTON = "//button[normalize-space()='Skip']"
+
+
+@pytest.fixture(scope="module")
+def ui_browser(browser, recorded_ui: DagsterUI, recorded_backfill):
+    """The browser after a first visit: the one-time "Join the Dagster community" dialog, which
+    covers every page until answered, is skipped (the answer stays in the profile)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(recorded_ui.url)
+    with contextlib.suppress(TimeoutException):  # a Dagster version without the dialog
+        WebDriverWait(browser, 30).until(ec.element_to_be_clickable(("xpath", SKIP_BUTTON))).click()
+    return browser
+
+
+def no_dialog(driver) -> bool:
+    return not driver.find_elements("xpath", SKIP_BUTTON)
+
+
+@pytest.mark.parametrize(
+    ("group", "assets"),
+    [("boxscores", ["team_boxscores", "player_boxscores"]), ("reference", ["teams", "players"])],
+)
+def test_asset_graph_shows_our_assets(ui_browser, recorded_ui: DagsterUI, group, assets):
+    browser = ui_browser
+    browser.get(f"{recorded_ui.url}/locations/nba_assets/asset-groups/{group}")
+    wait_for(
+        browser, [group, "Asset Group in", "nba_assets", *assets, "Parquet"], f"graph_{group}.png"
+    )
+
+
+def test_partitions_page_shows_the_backfilled_range(ui_browser, recorded_ui: DagsterUI):
+    """Only the materialized partitions listed: exactly the backfilled range, newest first."""
+    browser = ui_browser
+    browser.get(f"{recorded_ui.url}/assets/team_boxscores?view=partitions")
+    materialized = f"Materialized ({len(days(RECORDED_START, RECORDED_END))})"
+    wait_for(browser, ["Partitions", materialized, "Missing ("], "partitions_all.png")
+    click(browser, "//label[starts-with(normalize-space(), 'Missing')]")
+    click(browser, f"//*[normalize-space(text())='{RECORDED_END}']")
+    text = wait_for(
+        browser,
+        [
+            f"{len(days(RECORDED_START, RECORDED_END))} Partitions Selected",
+            "Latest materialization",
+            "rows_by_partition",
+        ],
+        "partitions_materialized.png",
+    )
+    assert f"{RECORDED_START}...{RECORDED_END}" in text  # the one run's range, in its metadata
