@@ -153,6 +153,7 @@ def build_training_snapshot(warehouse: str) -> dg.AssetsDefinition:
         deps=[team_boxscores, player_boxscores],
         group_name=TRAINING_GROUP,
         kinds={"dvc", "parquet"},
+        owners=["team:modeling"],
         description="Training rows (data/snapshots/...) built by `dvc repro`, tracked by DVC.",
     )
     def training_snapshot(
