@@ -12,6 +12,7 @@ from nba_assets.assets.seasons import player_boxscores_by_season, team_boxscores
 from nba_assets.io.parquet import PROVENANCE_ATTR, ParquetIOManager, read_frame, read_provenance
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
+    BOXSCORE_SEASON_TYPES,
     game_date_partitions,
     season_days,
     season_partition_mapping,
@@ -114,7 +115,8 @@ def test_same_daily_files_give_byte_identical_season_files(replay, tmp_path):
 
 def test_synthetic_season_of_players_is_its_days_and_every_served_row(synthetic, warehouse):
     ingest(synthetic, warehouse, [player_boxscores], "2023-10-01", "2024-06-30")
-    assert len(synthetic.requests_for("leaguegamelog")) == 3  # one per season type
+    # one per season type: Regular Season, NBA Cup final (IST), PlayIn, Playoffs
+    assert len(synthetic.requests_for("leaguegamelog")) == 4
     result = compact(synthetic, warehouse, player_boxscores_by_season, player_boxscores, "2023-24")
     assert result.success
     season = read_frame(UPath(warehouse / "player_boxscores_by_season/2023-24.parquet"))
@@ -130,11 +132,12 @@ def test_synthetic_season_of_players_is_its_days_and_every_served_row(synthetic,
                 {"Season": "2023-24", "SeasonType": kind, "PlayerOrTeam": "P"},
             ),
         )
-        for kind in ("Regular Season", "PlayIn", "Playoffs")
+        for kind in BOXSCORE_SEASON_TYPES
     )
     assert len(season) == len(served) > 20_000
     assert season["season_type"].value_counts().to_dict().keys() == {
         "Regular Season",
+        "NBA Cup",
         "PlayIn",
         "Playoffs",
     }
