@@ -105,8 +105,9 @@ def _print_summary(result) -> None:
             if materializations[0].partition
             else "unpartitioned"
         )
+        where = meta.get("path") or f"<warehouse>/{asset}/<YYYY-MM-DD>.parquet"
         print(
-            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {meta.get('path', '')}"
+            f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {where}"
         )
     if not result.success:
         for event in result.all_events:
