@@ -39,24 +39,9 @@ COUNT_COLUMNS = (
     "pf",
     "pts",
 )
-#: Stats whose player rows add up to the team row of the same game.
-SUMMED_COLUMNS = (
-    "pts",
-    "fgm",
-    "fga",
-    "fg3m",
-    "fg3a",
-    "ftm",
-    "fta",
-    "oreb",
-    "dreb",
-    "reb",
-    "ast",
-    "stl",
-    "blk",
-    "tov",
-    "pf",
-)
+#: Stats whose player rows add up to the team row of the same game (every count but minutes,
+#: which the game logs round per player).
+SUMMED_COLUMNS = ("pts", *(c for c in COUNT_COLUMNS if c not in ("min", "pts")))
 _SAMPLE_ROWS = 10
 _SAMPLE_GAMES = 25
 
