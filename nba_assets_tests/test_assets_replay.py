@@ -190,6 +190,11 @@ def test_materialization_metadata_reports_rows_requests_and_run_summary(replay, 
     )
     assert summary["api_calls"].value == 1 and summary["api_requests"].value == 1
     assert summary["archive_paths"].value[0].endswith(".json")
+    table = summary["games_per_day"].value.splitlines()  # Markdown the UI renders
+    week = recorded[recorded["GAME_DATE"].between("2025-11-01", "2025-11-07")]
+    assert len(table) == 2 + week["GAME_DATE"].nunique()
+    day = week[week["GAME_DATE"] == "2025-11-03"]
+    assert f"| 2025-11-03 | {day['GAME_ID'].nunique()} | {len(day)} |" in table
     single = materialize_range(replay, warehouse, "2025-11-03", "2025-11-03")
     [event] = single.get_asset_materialization_events()
     one_day = event.materialization.metadata

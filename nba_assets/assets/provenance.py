@@ -84,7 +84,18 @@ def run_summary(
             "partition_range": f"{partition_range.start}...{partition_range.end}",
             "rows_in_run": len(frame),
             "games": int(frame["game_id"].nunique()) if len(frame) else 0,
+            "games_per_day": dg.MetadataValue.md(games_per_day(frame)),
             **run_metadata(nba, fetched),
             **(extra or {}),
         },
     )
+
+
+def games_per_day(frame: pd.DataFrame) -> str:
+    """A Markdown table the UI renders: the game days of the range and their games and rows."""
+    if not len(frame):
+        return "(no games in this range)"
+    per_day = frame.groupby("game_date").agg(games=("game_id", "nunique"), rows=("game_id", "size"))
+    lines = ["| game date | games | rows |", "|---|---|---|"]
+    lines += [f"| {day} | {r.games} | {r.rows} |" for day, r in per_day.iterrows()]
+    return "\n".join(lines)
