@@ -12,7 +12,10 @@ from nba_assets.source.replay import ReplayServer
 from nba_assets_tests.ui.dagster_ui import DagsterUI
 
 #: The recorded 2025-26 team game log covers these game dates.
-RECORDED_START, RECORDED_END = "2025-10-21", "2026-02-21"
+# The recorded league game log runs to 2026-02-21, but the range stops before 2025-12-16: that
+# day's NBA Cup final is its own request (SeasonType=IST), and the fixtures hold no recording
+# of it, so a run over that day rightly fails (test_end_to_end covers both sides of it).
+RECORDED_START, RECORDED_END = "2025-10-21", "2025-12-15"
 
 
 def days(start: str, end: str) -> list[str]:
