@@ -61,6 +61,7 @@ def test_backfill_of_recorded_range_runs_once_and_lands_recorded_rows(
     table = landed(recorded_ui, "team_boxscores", RECORDED_START, RECORDED_END)
     entry = fixture_body("leaguegamelog-d25cde14d9.json")["resultSets"][0]
     recorded = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
+    recorded = recorded[recorded["GAME_DATE"].between(RECORDED_START, RECORDED_END)]
     assert_same_rows(table, recorded, ["game_id", "team_id"])
 
 
