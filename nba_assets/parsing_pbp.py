@@ -232,36 +232,44 @@ def team_counts(events: pd.DataFrame) -> pd.DataFrame:
 
     V3's conventions: a field goal has is_field_goal 1 and a shot_result; a free throw has
     neither, and a missed one is known only by its description ('MISS ...'); a team rebound
-    (no player) is not in the box score.
+    (no player) is not in the box score. Counted in numpy: the check runs on every day.
     """
-    kind = events["action_type"]
-    fg = events["is_field_goal"].fillna(0).eq(1)
-    made = fg & events["shot_result"].eq("Made")
-    three = events["shot_value"].fillna(0).eq(3)
-    ft = kind.eq("Free Throw")
-    ft_made = ft & ~events["description"].fillna("").str.startswith("MISS")
-    counts = pd.DataFrame(
-        {
-            "game_id": events["game_id"],
-            "team_id": events["team_id"],
-            "fgm": made,
-            "fga": fg,
-            "fg3m": made & three,
-            "fg3a": fg & three,
-            "ftm": ft_made,
-            "fta": ft,
-            "reb": kind.eq("Rebound") & events["person_id"].notna(),
-            "tov": kind.eq("Turnover"),
-        }
-    )
-    counts = counts[counts["team_id"].notna()]
-    summed = counts.groupby(["game_id", "team_id"], sort=True).sum().astype("int64")
+    events = pd.DataFrame(events)  # without attrs, which pandas deep-copies on every access
+    kind = events["action_type"].to_numpy(dtype=object)
+    fg = events["is_field_goal"].to_numpy(dtype="int64", na_value=0) == 1
+    made = fg & (events["shot_result"].to_numpy(dtype=object) == "Made")
+    three = events["shot_value"].to_numpy(dtype="int64", na_value=0) == 3
+    ft = kind == "Free Throw"
+    ft_made = ft.copy()
+    missed = [isinstance(d, str) and d.startswith("MISS") for d in events["description"][ft]]
+    ft_made[ft] = ~np.array(missed, dtype=bool)
+    counted = {
+        "fgm": made,
+        "fga": fg,
+        "fg3m": made & three,
+        "fg3a": fg & three,
+        "ftm": ft_made,
+        "fta": ft,
+        "reb": (kind == "Rebound") & events["person_id"].notna().to_numpy(),
+        "tov": kind == "Turnover",
+    }
+    team = events["team_id"]
+    keep = team.notna().to_numpy()
+    stats = pd.DataFrame(np.column_stack(list(counted.values()))[keep].astype("int64"))
+    stats.columns = list(counted)
+    keys = [events["game_id"][keep].reset_index(drop=True), team[keep].reset_index(drop=True)]
+    summed = stats.groupby(keys, sort=True).sum()
     summed["pts"] = 2 * summed["fgm"] + summed["fg3m"] + summed["ftm"]
     return summed.reset_index()
 
 
 def final_scores(events: pd.DataFrame) -> pd.DataFrame:
-    """Per game: the home and away score after its last event."""
-    ordered = events[["game_id", "action_id", "score_home", "score_away"]]
-    last = ordered.sort_values(["game_id", "action_id"]).drop_duplicates("game_id", keep="last")
-    return last[["game_id", "score_home", "score_away"]].reset_index(drop=True)
+    """Per game: the home and away score after its last event (the highest action_id)."""
+    events = pd.DataFrame(events)  # without attrs, which pandas deep-copies on every access
+    columns = ["game_id", "score_home", "score_away"]
+    if not len(events):
+        return events[columns].reset_index(drop=True)
+    games, _ = pd.factorize(events["game_id"], sort=True)
+    order = np.lexsort((events["action_id"].to_numpy(dtype="int64", na_value=-1), games))
+    last = np.append(np.flatnonzero(np.diff(games[order])), len(order) - 1)
+    return events[columns].iloc[order[last]].reset_index(drop=True)

@@ -1,4 +1,5 @@
-"""The column-wise (Arrow) typing of play-by-play gives exactly the generic `to_table` frame."""
+"""The column-wise (Arrow) typing of play-by-play gives exactly the generic `to_table` frame;
+the numpy counting behind the consistency check."""
 
 import copy
 import datetime as dt
@@ -8,13 +9,16 @@ import pytest
 
 from nba_assets.parsing import ParseError
 from nba_assets.parsing_pbp import (
+    COUNTED,
     collect_actions,
     generic_table,
     parse_play_by_play_games,
     typed_table,
 )
+from nba_assets.pbp_checks import box_score_mismatches
 from nba_assets.source.synthetic import SyntheticLeague
 from nba_assets_tests.conftest import fixture_body
+from nba_assets_tests.test_play_by_play import real_box
 
 REAL_GAME, REAL_DAY = "0022200552", dt.date(2023, 1, 2)
 SYNTHETIC_DAY = dt.date(2024, 10, 22)
@@ -86,3 +90,14 @@ def test_a_value_that_fits_no_type_still_fails_naming_the_column():
     games = with_actions(lambda i, a: i != 9 or a.update(period=None))
     with pytest.raises(ParseError, match="period"):
         parse_play_by_play_games(games)
+
+
+def test_check_reads_shuffled_events_with_provenance_attrs():
+    """The numpy counting takes the last event by action_id, not by row, and ignores attrs."""
+    events = parse_play_by_play_games(real_games()).sample(frac=1.0, random_state=3)
+    events.attrs["provenance"] = [{"params": {"GameID": REAL_GAME}}]
+    assert box_score_mismatches(events, real_box(), COUNTED) == []
+    wrong = real_box().assign(pts=lambda box: box["pts"] + 1)
+    failures = box_score_mismatches(events, wrong)
+    assert [f["game_id"] for f in failures] == [REAL_GAME]
+    assert any(p.startswith("final score 145-134") for p in failures[0]["problems"])
