@@ -134,9 +134,8 @@ _INT64 = {pa.int64(): pd.Int64Dtype()}
 def typed_table(records: list[dict], sizes: Sizes) -> pd.DataFrame | None:
     """The same table as `generic_table`, built column-wise in Arrow; None when a value is not
     of its field's usual JSON type (the generic path then types it, or names what does not fit)."""
-    if any(type(d) is not dt.date for _, d, _ in sizes) or len({g for g, _, _ in sizes}) < len(
-        sizes
-    ):
+    dates_plain = all(type(d) is dt.date for _, d, _ in sizes)
+    if not dates_plain or len({g for g, _, _ in sizes}) < len(sizes):
         return None  # datetimes for dates, a game twice: rare, left to the generic path
     raw = {}
     for field, name in _FIELDS.items():

@@ -86,6 +86,13 @@ def test_odd_json_types_go_the_generic_way_to_the_same_frame(change):
     assert_fast_equals_generic(with_actions(change), fast_taken=False)
 
 
+def test_batches_the_fast_path_declines_give_the_same_frame():
+    [(body, game_id, day)] = real_games()
+    assert_fast_equals_generic([(body, game_id, day), (body, game_id, day)], fast_taken=False)
+    noon = dt.datetime.combine(day, dt.time(12))
+    assert_fast_equals_generic([(body, game_id, noon)], fast_taken=False)
+
+
 def test_a_value_that_fits_no_type_still_fails_naming_the_column():
     games = with_actions(lambda i, a: i != 9 or a.update(period=None))
     with pytest.raises(ParseError, match="period"):
