@@ -22,6 +22,7 @@ def box_score_mismatches(
     """
     if not len(team_box):
         return []
+    events = pd.DataFrame(events)  # without attrs, which pandas deep-copies on every access
     box = team_box[["game_id", "team_id", "matchup", *columns]].copy()
     box["team_id"] = box["team_id"].astype("int64")
     counted = team_counts(events) if len(events) else pd.DataFrame(columns=["game_id", "team_id"])
