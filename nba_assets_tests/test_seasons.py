@@ -222,3 +222,30 @@ def test_duplicate_rows_across_days_fail_and_publish_nothing(warehouse):
     frame = conform(TEAM_BOXSCORES, pd.DataFrame([row, row]))
     with pytest.raises(ValueError, match="duplicate"):
         compact_rows(TEAM_BOXSCORES, frame)
+
+
+def test_play_by_play_season_is_its_days(synthetic, warehouse):
+    from nba_assets.assets.play_by_play import play_by_play
+    from nba_assets.assets.seasons import play_by_play_by_season
+
+    start, end = "2024-10-22", "2024-10-24"
+    ingest(synthetic, warehouse, [team_boxscores], start, end)
+    ingest(synthetic, warehouse, [play_by_play, team_boxscores.to_source_asset()], start, end)
+    result = dg.materialize(
+        [team_boxscores.to_source_asset(), play_by_play, play_by_play_by_season],
+        selection=[play_by_play_by_season],
+        resources=resources(synthetic, warehouse),
+        partition_key="2024-25",
+    )
+    assert result.success
+    season = read_frame(UPath(warehouse / "play_by_play_by_season/2024-25.parquet"))
+    days, _ = daily_concat(warehouse, "play_by_play", "2024-25")
+    pd.testing.assert_frame_equal(season, days)  # days are in (game_date, game_id, action_id) order
+    assert season["game_id"].nunique() == len(
+        pd.concat(
+            pd.read_parquet(warehouse / "team_boxscores" / f"{d}.parquet")
+            for d in ("2024-10-22", "2024-10-23", "2024-10-24")
+        )["game_id"].unique()
+    )
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["dagster/row_count"].value == len(season) > 1000

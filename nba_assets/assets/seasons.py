@@ -9,9 +9,10 @@ import dagster as dg
 import pandas as pd
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io.parquet import MISSING_ATTR, PROVENANCE_ATTR
 from nba_assets.partitions import season_partition_mapping, season_partitions
-from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
+from nba_assets.schemas import PLAY_BY_PLAY, PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
 SEASONS_GROUP = "seasons"
 #: Suffix of a season-layer asset's key: `<table>_by_season`.
@@ -72,7 +73,7 @@ def _season_asset(daily: dg.AssetsDefinition, spec: TableSpec) -> dg.AssetsDefin
         },
         metadata={"table": spec.name, "partition_column": ""},
         # the daily asset's own typed-frame check (one Dagster type per table name)
-        dagster_type=daily.node_def.output_defs[0].dagster_type,
+        dagster_type=_frame_type(daily, spec),
         automation_condition=SEASON_NEEDS_UPDATE,
     )
     def season_asset(context: dg.AssetExecutionContext, days: pd.DataFrame) -> pd.DataFrame:
@@ -82,6 +83,13 @@ def _season_asset(daily: dg.AssetsDefinition, spec: TableSpec) -> dg.AssetsDefin
     return season_asset
 
 
+def _frame_type(daily: dg.AssetsDefinition, spec: TableSpec) -> dg.DagsterType:
+    """The daily asset's frame type; play_by_play publishes its days itself (no output type)."""
+    declared = daily.node_def.output_defs[0].dagster_type
+    return spec.dagster_type() if declared.is_nothing or declared.is_any else declared
+
+
 team_boxscores_by_season = _season_asset(team_boxscores, TEAM_BOXSCORES)
 player_boxscores_by_season = _season_asset(player_boxscores, PLAYER_BOXSCORES)
-SEASON_ASSETS = [team_boxscores_by_season, player_boxscores_by_season]
+play_by_play_by_season = _season_asset(play_by_play, PLAY_BY_PLAY)
+SEASON_ASSETS = [team_boxscores_by_season, player_boxscores_by_season, play_by_play_by_season]
