@@ -22,10 +22,12 @@ from upath import UPath
 from nba_assets.io.datasets import dataset, list_files, to_frame
 from nba_assets.io.storage import as_upath
 from nba_assets.partitions import season_of, season_start_year
-from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
+from nba_assets.schemas import PLAY_BY_PLAY, PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
 #: Tables with a season layer (`<table>_by_season`), readable through `read`.
-READABLE: dict[str, TableSpec] = {t.name: t for t in (TEAM_BOXSCORES, PLAYER_BOXSCORES)}
+READABLE: dict[str, TableSpec] = {
+    t.name: t for t in (TEAM_BOXSCORES, PLAYER_BOXSCORES, PLAY_BY_PLAY)
+}
 SEASON_SUFFIX = "_by_season"
 Filters = pc.Expression | Sequence[Any] | None
 

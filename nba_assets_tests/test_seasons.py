@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from upath import UPath
 
+import nba_assets
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.seasons import player_boxscores_by_season, team_boxscores_by_season
 from nba_assets.io.parquet import PROVENANCE_ATTR, ParquetIOManager, read_frame, read_provenance
@@ -249,3 +250,6 @@ def test_play_by_play_season_is_its_days(synthetic, warehouse):
     )
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["dagster/row_count"].value == len(season) > 1000
+    # and the read API serves it, season file first
+    read = nba_assets.read("play_by_play", ["2024-25"], warehouse=str(warehouse))
+    pd.testing.assert_frame_equal(read, season)
