@@ -65,10 +65,9 @@ def materialize_args(select: str, *extra: str) -> list[str]:
     ]
 
 
-def kill_while_fetching(args: list[str], env: dict[str, str], replay) -> None:
-    """Start a run, SIGKILL its whole process group once its first API request is in flight."""
-    replay.faults.update({"latency": 60})
-    proc = subprocess.Popen(
+def start_run(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A run in its own process group (so a test can SIGKILL all of it), output discarded."""
+    return subprocess.Popen(
         args,
         cwd=REPO,
         env={**clean_environ(), **env},
@@ -76,6 +75,12 @@ def kill_while_fetching(args: list[str], env: dict[str, str], replay) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def kill_while_fetching(args: list[str], env: dict[str, str], replay) -> None:
+    """Start a run, SIGKILL its whole process group once its first API request is in flight."""
+    replay.faults.update({"latency": 60})
+    proc = start_run(args, env)
     deadline = time.monotonic() + 120
     while not replay.requests_for() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -4,7 +4,6 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
 import time
 
 import dagster as dg
@@ -266,10 +265,10 @@ def test_a_killed_backfill_reruns_exactly_the_games_not_archived(tmp_path, synth
     """SIGKILL a real `dagster asset materialize` mid-range; the rerun pays only for the rest."""
     from nba_assets_tests.test_end_to_end import (
         MINIMAL_INSTANCE_YAML,
-        clean_environ,
         instance_env,
         materialize_args,
         run,
+        start_run,
     )
 
     env = instance_env(tmp_path, synthetic.url, MINIMAL_INSTANCE_YAML)
@@ -281,14 +280,7 @@ def test_a_killed_backfill_reruns_exactly_the_games_not_archived(tmp_path, synth
     args = materialize_args("play_by_play", "--partition-range", f"{START}...{END}")
     synthetic.reset()
     synthetic.faults.update({"latency": 0.2})
-    proc = subprocess.Popen(
-        args,
-        cwd=REPO,
-        env={**clean_environ(), **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_run(args, env)
     try:
         deadline = time.monotonic() + 300
         while len(pbp_requests(synthetic)) < 10 and time.monotonic() < deadline:
