@@ -134,7 +134,12 @@ class Bench:
         return home
 
     def materialize(
-        self, home: Path, warehouse: Path, select: str, target: Sequence[str]
+        self,
+        home: Path,
+        warehouse: Path,
+        select: str,
+        target: Sequence[str],
+        extra_env: dict[str, str] | None = None,
     ) -> Measured:
         """One `dagster asset materialize` subprocess; `target` is its partition arguments."""
         definitions = (
@@ -153,6 +158,7 @@ class Bench:
             "NBA_STATS_BASE_URL": self.server.url,
             "NBA_ASSETS_WAREHOUSE": str(warehouse),
             "NBA_ASSETS_MIN_REQUEST_INTERVAL": str(self.interval),
+            **(extra_env or {}),
         }
         self.server.reset()
         self.server.faults.update({"latency": self.latency})
@@ -176,12 +182,17 @@ class Bench:
         )
 
     def materialize_ranges(
-        self, home: Path, warehouse: Path, select: str, ranges: Sequence[tuple[str, str]]
+        self,
+        home: Path,
+        warehouse: Path,
+        select: str,
+        ranges: Sequence[tuple[str, str]],
+        extra_env: dict[str, str] | None = None,
     ) -> Measured:
         total = Measured()
         for start, end in ranges:
             run = self.materialize(
-                home, warehouse, select, ["--partition-range", f"{start}...{end}"]
+                home, warehouse, select, ["--partition-range", f"{start}...{end}"], extra_env
             )
             total.wall += run.wall
             total.peak_rss_mb = max(total.peak_rss_mb, run.peak_rss_mb)
@@ -249,8 +260,12 @@ def row_c(season: str) -> list[Row]:
     ]
 
 
-def row_d(bench: Bench, seasons: Sequence[str], mode: str) -> list[Row]:
-    """(d) Many seasons of both assets beside their no-op twins, in one instance."""
+def row_d(bench: Bench, seasons: Sequence[str], mode: str, floor_checks: bool) -> list[Row]:
+    """(d) Many seasons of both assets beside their no-op twins, in one instance.
+
+    With `floor_checks`, a second floor whose twins also declare (and pass) the real assets'
+    check specs: Dagster's own cost for assets carrying those checks.
+    """
     if mode == "season":
         ranges = [season_range(s) for s in seasons]
     else:
@@ -267,6 +282,26 @@ def row_d(bench: Bench, seasons: Sequence[str], mode: str) -> list[Row]:
         floor.peak_rss_mb,
         floor.instance_bytes,
     )
+    rows = [floor_row]
+    if floor_checks:
+        checked_home = bench.home(name + "-checks")
+        checked = bench.materialize_ranges(
+            checked_home,
+            bench.root / name / "floor",
+            FLOOR,
+            ranges,
+            {"NBA_BENCH_FLOOR_CHECKS": "1"},
+        )
+        rows.append(
+            Row(
+                f"(d) floor with the real check specs, {span}",
+                checked.requests,
+                checked.wall,
+                checked.peak_rss_mb,
+                checked.instance_bytes,
+                floor=floor_row,
+            )
+        )
     real = bench.materialize_ranges(home, warehouse, BOTH, ranges)
     real_row = Row(
         f"(d) both box score assets, {span}",
@@ -278,7 +313,14 @@ def row_d(bench: Bench, seasons: Sequence[str], mode: str) -> list[Row]:
         floor=floor_row,
         note=f"instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f} floor",
     )
-    return [floor_row, real_row]
+    if floor_checks:
+        checked_row = rows[-1]
+        real_row.note += (
+            f"; x{real.wall / checked_row.wall:.2f} wall,"
+            f" x{real.instance_bytes / max(checked_row.instance_bytes or 1, 1):.2f} instance"
+            " of the floor with checks"
+        )
+    return [*rows, real_row]
 
 
 def main() -> None:
@@ -288,6 +330,11 @@ def main() -> None:
     parser.add_argument("--seasons", type=int, default=3, help="seasons of row d, ending at --last")
     parser.add_argument("--last", default="2024-25", help="last season of row d")
     parser.add_argument("--mode", choices=("season", "one"), default="season", help="row d's runs")
+    parser.add_argument(
+        "--floor-checks",
+        action="store_true",
+        help="row d: also a floor whose twins carry the real check specs",
+    )
     parser.add_argument(
         "--latency", default="0,0.3", help="injected seconds per response, comma-separated"
     )
@@ -310,7 +357,7 @@ def main() -> None:
         ("a", lambda b: row_a(b, args.season)),
         ("b", lambda b: row_b(b, args.season, args.sample)),
         ("c", lambda b: row_c(args.season)),
-        ("d", lambda b: row_d(b, seasons, args.mode)),
+        ("d", lambda b: row_d(b, seasons, args.mode, args.floor_checks)),
     ]
     print(f"scratch {root}; request spacing {args.interval}s; {os.cpu_count()} cores", flush=True)
     try:

@@ -101,3 +101,64 @@ def test_a_day_written_by_a_one_day_and_a_60_day_run_differs_only_in_its_request
     assert len(json.dumps(req_a)) == len(json.dumps(req_b))
     assert pq.read_metadata(a.path).serialized_size == pq.read_metadata(b.path).serialized_size
     assert a.stat().st_size == b.stat().st_size  # a file's size does not depend on the range
+
+
+def _tagging_asset(days_of_run):
+    """An asset that attaches `{"day": key}` to the partitions `days_of_run(keys)` names."""
+    from nba_assets.assets.provenance import add_partition_metadata
+    from nba_assets.partitions import game_date_partitions
+
+    @dg.asset(partitions_def=game_date_partitions, backfill_policy=dg.BackfillPolicy.single_run())
+    def tagged(context: dg.AssetExecutionContext) -> None:
+        add_partition_metadata(
+            context, {k: {"day": k} for k in days_of_run(context.partition_keys)}
+        )
+
+    return tagged
+
+
+class _Discard(dg.IOManager):
+    def handle_output(self, context, obj) -> None:
+        pass
+
+    def load_input(self, context):
+        raise NotImplementedError
+
+
+def test_partition_metadata_is_added_in_one_step_and_lands_on_each_days_event(monkeypatch):
+    calls = []
+    public = dg.AssetExecutionContext.add_asset_metadata
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs.get("partition_key"))
+        return public(self, *args, **kwargs)
+
+    monkeypatch.setattr(dg.AssetExecutionContext, "add_asset_metadata", counted)
+    start, end = "2024-01-01", "2024-03-31"
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [_tagging_asset(lambda keys: keys)],
+            resources={"io_manager": _Discard()},
+            tags=range_tags(start, end),
+            instance=instance,
+        )
+        assert result.success
+        records = instance.fetch_materializations(dg.AssetKey("tagged"), limit=200).records
+    assert len(records) == 91
+    assert all(r.asset_materialization.metadata["day"].value == r.partition_key for r in records)
+    # one public call validates; the other 90 join Dagster's accumulator at once, not one by one
+    assert calls == [start]
+
+
+def test_partition_metadata_for_a_day_outside_the_run_fails_the_step():
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [_tagging_asset(lambda keys: [*keys, "2030-01-01"])],
+            resources={"io_manager": _Discard()},
+            tags=range_tags("2024-01-01", "2024-01-05"),
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "2030-01-01" in failure.step_failure_data.error.message

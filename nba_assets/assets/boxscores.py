@@ -9,6 +9,7 @@ import pandas as pd
 from nba_api.stats.endpoints import LeagueGameLog
 
 from nba_assets.assets.provenance import (
+    add_partition_metadata,
     partition_metadata,
     request_record,
     run_summary,
@@ -144,8 +145,7 @@ def _materialize(
         nba, spec, player_or_team, start, end, today=today, refresh=config.refresh
     )
     # each day's event gets only its own facts; run-wide ones go once, as a run summary
-    for day, metadata in partition_metadata(table, context.partition_keys).items():
-        context.add_asset_metadata(metadata, partition_key=day)
+    add_partition_metadata(context, partition_metadata(table, context.partition_keys))
     revisions = _revision_metadata(nba, spec, table, fetched, start, end)
     context.log_event(run_summary(context.asset_key, keys, table, nba, fetched, revisions))
     return table

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 from nba_api.stats.endpoints import PlayByPlayV3
 
+from nba_assets.assets.provenance import add_partition_metadata
 from nba_assets.io.parquet import PROVENANCE_ATTR
 from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions
@@ -177,6 +178,7 @@ def play_by_play(
     io_manager = context.resources.io_manager
     failures: list[dict] = []
     rows = nbytes = 0
+    per_day: dict[str, dict[str, int]] = {}
     for day, game_ids in days.items():
         frame = _day_events(nba, day, game_ids, config.refresh, progress)
         if len(team_box):
@@ -184,13 +186,15 @@ def play_by_play(
             box = box[box["game_id"].isin(game_ids)]
             failures += box_score_mismatches(frame, box)
         _, written = io_manager.publish_partition(context.asset_key, day.isoformat(), frame)
-        context.add_asset_metadata(
-            {"dagster/row_count": len(frame), "games": len(game_ids), "bytes_written": written},
-            partition_key=day.isoformat(),
-        )
+        per_day[day.isoformat()] = {
+            "dagster/row_count": len(frame),
+            "games": len(game_ids),
+            "bytes_written": written,
+        }
         rows, nbytes = rows + len(frame), nbytes + written
         if game_ids:
             progress.report(day)
+    add_partition_metadata(context, per_day)
     yield dg.MaterializeResult(
         metadata={
             "partition_range": f"{keys.start}...{keys.end}",

@@ -9,6 +9,14 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+try:  # Dagster's private per-step metadata store: see add_partition_metadata
+    from dagster._core.execution.context.metadata_logging import (
+        AssetMetadataHandle,
+        OutputMetadataAccumulator,
+    )
+except ImportError:  # another Dagster: the public per-call path still works
+    AssetMetadataHandle = OutputMetadataAccumulator = None  # type: ignore[assignment,misc]
+
 from nba_assets.io.parquet import PROVENANCE_ATTR, provenance_for_day
 from nba_assets.source.client import Fetched, NbaStatsClient
 
@@ -66,6 +74,41 @@ def partition_metadata(
         }
         for day in days
     }
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext, by_partition: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Attach each partition's own metadata to its materialization event, in one step.
+
+    Dagster 1.13's `add_asset_metadata(partition_key=...)` lists the run's partitions and
+    copies every earlier entry on each call: quadratic in the run's length (4,656 days: 2.4 s;
+    9,039: 8.3 s per asset). The first entry goes through that public call, which validates the
+    asset and partition; the rest are checked against the run's partitions here and merged into
+    the same accumulator once. Without that accumulator (another Dagster) it loops publicly.
+    """
+    items = list(by_partition.items())
+    if not items:
+        return
+    step = getattr(context.op_execution_context, "_step_execution_context", None)
+    first_key, first = items[0]
+    context.add_asset_metadata(first, partition_key=first_key)
+    accumulator = getattr(step, "_metadata_accumulator", None)
+    if OutputMetadataAccumulator is None or not isinstance(accumulator, OutputMetadataAccumulator):
+        for key, metadata in items[1:]:
+            context.add_asset_metadata(metadata, partition_key=key)
+        return
+    targeted = set(context.partition_keys)
+    stray = [key for key, _ in items if key not in targeted]
+    if stray:
+        raise dg.DagsterInvariantViolationError(
+            f"metadata for partitions {stray[:3]} that this run does not target"
+        )
+    merged = dict(accumulator.per_output_metadata)
+    for key, metadata in items[1:]:
+        handle = AssetMetadataHandle(asset_key=context.asset_key, partition_key=key)
+        merged[handle] = {**merged.get(handle, {}), **metadata}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
 
 
 def run_summary(
