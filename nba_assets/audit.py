@@ -27,7 +27,8 @@ from nba_assets.checks import (
     describe,
     run_checks,
 )
-from nba_assets.io.parquet import parquet_bytes, read_frame
+from nba_assets.io.datasets import list_files
+from nba_assets.io.parquet import parquet_bytes, read_frame, read_frames
 from nba_assets.io.storage import write_atomic
 from nba_assets.parsing import ParseError
 from nba_assets.partitions import season_of
@@ -45,14 +46,10 @@ def published_days(
     warehouse: UPath, table: str, start: dt.date, end: dt.date
 ) -> pd.DataFrame | None:
     """The published rows of a daily table for [start, end]; None if no day there is materialized."""
-    frames = []
-    day = start
-    while day <= end:
-        path = warehouse / table / f"{day.isoformat()}.parquet"
-        if path.exists():
-            frames.append(read_frame(path))
-        day += dt.timedelta(days=1)
-    return pd.concat(frames, ignore_index=True) if frames else None
+    directory = warehouse / table
+    present = list_files(directory)  # one listing, not one existence check per day
+    days = pd.date_range(start, end).strftime("%Y-%m-%d.parquet")
+    return read_frames([directory / name for name in days if name in present])
 
 
 def published_table(warehouse: UPath, table: str) -> pd.DataFrame | None:

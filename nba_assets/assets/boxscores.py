@@ -1,5 +1,6 @@
 """Team and player box scores by game date: one LeagueGameLog call per season type, any range."""
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
@@ -94,7 +95,8 @@ def fetch_game_logs(
                 f"{spec.name}: dropped {int((~inside).sum())} rows dated outside {start}..{end}"
             )
         frames.append(frame[inside])
-        fetched.append(response)
+        # the parsed JSON of a season of player rows is ~10x its frame: keep only the facts
+        fetched.append(dataclasses.replace(response, body={}))
         records.append(request_record(response, (request.date_from, request.date_to)))
     records.extend(_uncovered_records(start, end, plan))
     # duplicates, within or across season types, are the unique-key check's to report
