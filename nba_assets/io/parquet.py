@@ -89,11 +89,18 @@ def read_frame(path: UPath) -> pd.DataFrame:
 
 
 def read_frames(paths: Sequence[UPath]) -> pd.DataFrame | None:
-    """Many daily files as one frame through one Arrow dataset scan (None if there are none).
+    """Many daily files as one frame: Arrow reads, one pandas conversion (None if no files).
 
-    A 25-season audit reads 9,039 team files: one `read_frame` each took 42 s.
+    A 25-season audit reads 9,039 team files. One `read_frame` each took 42 s; one Arrow
+    dataset scan took 6 s but peaked at 1.3 GB (per-fragment state); this takes 11 s, 418 MB.
     """
-    return to_frame(dataset(paths).to_table()) if paths else None
+    if not paths:
+        return None
+    tables = []
+    for path in paths:
+        with path.open("rb") as handle:
+            tables.append(pq.read_table(handle).replace_schema_metadata(None))
+    return to_frame(pa.concat_tables(tables, promote_options="default").combine_chunks())
 
 
 def read_provenance(path: UPath) -> list[dict]:
