@@ -101,7 +101,8 @@ def fetch_game_logs(
     records.extend(_uncovered_records(start, end, plan))
     # duplicates, within or across season types, are the unique-key check's to report
     table = pd.concat(frames, ignore_index=True)
-    table = table.sort_values(["game_date", *spec.key], kind="stable").reset_index(drop=True)
+    frames.clear()  # 25 seasons of player rows are ~480 MB: hold one copy while sorting, not two
+    table = table.sort_values(["game_date", *spec.key], kind="stable", ignore_index=True)
     return with_provenance(table, records), fetched
 
 
