@@ -138,22 +138,21 @@ def compact_seasons_without_dagster(warehouse: str, seasons: list[str], out: str
     return {"seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": round(_peak_rss_mb())}
 
 
+def _compact_in_subprocess(command: str, warehouse: Path, seasons: list[str]) -> dict:
+    """Run this script's hidden `command` in a fresh interpreter; its last line is JSON."""
+    out = subprocess.run(
+        [sys.executable, __file__, command, str(warehouse), f"{seasons[0]}:{seasons[-1]}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def row_e_compaction(warehouse: Path, seasons: list[str]) -> dict:
     """(e) compacting `seasons` of both tables, in a fresh interpreter (its own peak RSS)."""
-    out = subprocess.run(
-        [sys.executable, __file__, "_compact", str(warehouse), f"{seasons[0]}:{seasons[-1]}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    core = subprocess.run(
-        [sys.executable, __file__, "_compact_core", str(warehouse), f"{seasons[0]}:{seasons[-1]}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result["without_dagster"] = json.loads(core.strip().splitlines()[-1])
+    result = _compact_in_subprocess("_compact", warehouse, seasons)
+    result["without_dagster"] = _compact_in_subprocess("_compact_core", warehouse, seasons)
     files = [warehouse / f"{t}_by_season" / f"{s}.parquet" for t in TABLES for s in seasons]
     result["season_files"] = len(files)
     result["season_bytes"] = sum(f.stat().st_size for f in files)

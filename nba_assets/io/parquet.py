@@ -84,8 +84,7 @@ def _version_metadata() -> dict[bytes, bytes]:
 
 def read_frame(path: UPath) -> pd.DataFrame:
     with path.open("rb") as handle:
-        table = pq.read_table(handle)
-    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        return to_frame(pq.read_table(handle))
 
 
 def read_frames(paths: Sequence[UPath]) -> pd.DataFrame | None:
