@@ -10,7 +10,7 @@ import os
 
 import dagster as dg
 
-from nba_assets.checks import CHECKS_BY_TABLE
+from nba_assets.checks import check_specs
 from nba_assets.partitions import game_date_partitions
 from nba_assets.source.client import API_POOL
 
@@ -19,7 +19,7 @@ WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"
 
 def _noop(table: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(f"{table}_floor")
-    names = [c.name for c in CHECKS_BY_TABLE[table]] if WITH_CHECKS else []
+    names = [spec.name for spec in check_specs(table)] if WITH_CHECKS else []
 
     @dg.asset(
         key=key,

@@ -1,9 +1,9 @@
 """Write-audit-publish inside the asset step: check the frame, then publish it or quarantine it.
 
 Dagster runs an asset's checks after its IO manager has written the output, so a failing
-check would come too late to keep bad rows from readers. Here the step itself yields every
-check result first; only if all blocking checks pass does it yield the Output the IO manager
-publishes. Otherwise the rows go to `<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the
+check would come too late to keep bad rows from readers. Here the step itself yields the
+`audit` check's result (every rule of `nba_assets/checks.py`) first; only if all blocking
+rules pass does it yield the Output the IO manager publishes. Otherwise the rows go to `<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the
 step fails: the published files keep the previous good data, and nothing downstream runs.
 """
 
@@ -24,7 +24,7 @@ from nba_assets.checks import (
     AuditInput,
     BoxScoreCheck,
     Outcome,
-    describe,
+    audit_result,
     run_checks,
 )
 from nba_assets.io.datasets import list_files
@@ -92,7 +92,7 @@ def audited(
     warehouse: UPath,
     checks: Sequence[BoxScoreCheck] | None = None,
 ) -> Iterator[dg.AssetCheckResult | dg.Output]:
-    """Yield every check result, then the Output, or quarantine the frame and fail the step."""
+    """Yield the audit's result, then the Output, or quarantine the frame and fail the step."""
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
     try:
@@ -102,11 +102,10 @@ def audited(
         raise  # unreachable: _drifted raises
     data = gather(spec, frame, start, end, warehouse)
     results = run_checks(checks or CHECKS_BY_TABLE[spec.name], data)
-    failed = []
-    for check, outcome, seconds in results:
-        yield result_for(spec, check, outcome, len(frame), seconds)
-        if check.blocking and not outcome.passed:
-            failed.append((check, outcome))
+    yield audit_result(spec.name, results, len(frame))
+    failed = [
+        (check, outcome) for check, outcome, _ in results if check.blocking and not outcome.passed
+    ]
     if failed:
         where = quarantine(warehouse, spec, frame, keys.start, keys.end, context.run_id, failed)
         raise AuditFailure(
@@ -127,7 +126,7 @@ def _drifted(
         f"{spec.name} response drifted from the declared schema: {exc}",
         extra={"columns": columns},
     )
-    yield result_for(spec, SCHEMA_CHECK, outcome, 0, 0.0)
+    yield audit_result(spec.name, [(SCHEMA_CHECK, outcome, 0.0)], 0)
     failed = [(SCHEMA_CHECK, outcome)]
     where = quarantine(warehouse, spec, None, keys.start, keys.end, context.run_id, failed, exc)
     raise AuditFailure(
@@ -140,19 +139,6 @@ def _column_in(message: str, spec: TableSpec) -> set[str]:
     """`team_boxscores.pts: ...` (a value that does not fit its column) names the column."""
     found = re.match(rf"{re.escape(spec.name)}\.([a-z0-9_]+):", message)
     return {found.group(1)} if found else set()
-
-
-def result_for(
-    spec: TableSpec, check: BoxScoreCheck, outcome: Outcome, rows: int, seconds: float
-) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=check.name,
-        asset_key=dg.AssetKey(spec.name),
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
-        description=outcome.message or outcome.skipped or check.description,
-        metadata=describe(outcome, rows, seconds),
-    )
 
 
 def failure_message(

