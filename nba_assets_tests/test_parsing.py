@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from nba_assets.parsing import ParseError, parse_boxscores, parse_players, parse_teams
@@ -70,3 +71,31 @@ def test_players_are_keyed_by_player_id():
     assert (
         len(frame) == 5111 and frame["player_id"].is_unique and frame["from_year"].dtype == "Int64"
     )
+
+
+def test_pieces_stack_into_one_frame_sorted_like_concat_then_sort():
+    """Box-score pieces (one per request) stacked a column at a time, sorted stably by date
+    and key, equal concat-then-sort exactly; equal strings share one object."""
+    from nba_assets.assets.boxscores import _stack_sorted
+    from nba_assets.schemas import conform
+
+    def piece(days_games_teams):
+        records = []
+        for day, game, team in days_games_teams:
+            row = {c.name: None for c in TEAM_BOXSCORES.columns}
+            row.update(team_id=team, game_id=game, game_date=day, team_abbreviation="BOS", pts=team)
+            records.append(row)
+        return conform(TEAM_BOXSCORES, pd.DataFrame(records))
+
+    pieces = [
+        piece([("2024-12-01", "0022400002", 2), ("2024-12-17", "0022400009", 1)]),
+        piece([("2024-12-17", "0062400001", 5), ("2024-12-17", "0062400001", 4)]),
+        piece([("2024-12-01", "0022400002", 2)]),  # a duplicate stays for the unique-key check
+    ]
+    expected = pd.concat(pieces, ignore_index=True).sort_values(
+        ["game_date", *TEAM_BOXSCORES.key], kind="stable", ignore_index=True
+    )
+    stacked = _stack_sorted([p.copy() for p in pieces], ["game_date", *TEAM_BOXSCORES.key])
+    pd.testing.assert_frame_equal(stacked, expected)
+    abbreviations = stacked["team_abbreviation"]
+    assert abbreviations.iloc[0] is abbreviations.iloc[1]  # one object per distinct value

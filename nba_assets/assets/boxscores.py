@@ -100,10 +100,24 @@ def fetch_game_logs(
         records.append(request_record(response, (request.date_from, request.date_to)))
     records.extend(_uncovered_records(start, end, plan))
     # duplicates, within or across season types, are the unique-key check's to report
-    table = pd.concat(frames, ignore_index=True)
-    frames.clear()  # 25 seasons of player rows are ~480 MB: hold one copy while sorting, not two
-    table = table.sort_values(["game_date", *spec.key], kind="stable", ignore_index=True)
+    table = _stack_sorted(frames, ["game_date", *spec.key])
     return with_provenance(table, records), fetched
+
+
+def _stack_sorted(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    """The pieces as one frame, stably sorted by `by`, built a column at a time while the
+    pieces are emptied: concat-then-sort held two copies of 25 seasons of player lines."""
+    order = (
+        pd.concat([frame[by] for frame in frames], ignore_index=True)
+        .sort_values(by, kind="stable")
+        .index.to_numpy()
+    )
+    columns = {}
+    for name in list(frames[0].columns):
+        stacked = pd.concat([frame.pop(name) for frame in frames], ignore_index=True)
+        columns[name] = stacked.take(order).reset_index(drop=True)
+    frames.clear()
+    return pd.DataFrame(columns, copy=False)
 
 
 def _own_games(spec: TableSpec, frame: pd.DataFrame, season_type: str) -> pd.DataFrame:

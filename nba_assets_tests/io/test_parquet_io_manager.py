@@ -149,3 +149,54 @@ def test_atomic_write_leaves_old_file_intact_when_interrupted(tmp_path, monkeypa
         write_atomic(path, b"new")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path / "d") == ["f.parquet"]  # no temp file left behind
+
+
+def test_chunked_conversion_writes_the_same_files_as_one_chunk(tmp_path, monkeypatch):
+    """Days converted to Arrow a chunk at a time (here 3 rows) give the same bytes as at once,
+    whatever order the rows come in."""
+    import nba_assets.io.parquet as parquet
+
+    records = rows("2025-11-03", 2) + rows("2025-11-01", 1) + rows("2025-11-03", 3, teams=(3, 4))
+    provenance = [{"endpoint": "leaguegamelog", "covers": ["2025-11-01", "2025-11-03"]}]
+    written = {}
+    for chunk_rows in (10_000, 3, 1):
+        monkeypatch.setattr(parquet, "_CHUNK_ROWS", chunk_rows)
+        warehouse = tmp_path / str(chunk_rows)
+        upstream = _asset(lambda: frame(records, provenance))
+        io = ParquetIOManager(warehouse=str(warehouse))
+        assert dg.materialize([upstream], resources={"io_manager": io}, tags=RANGE).success
+        written[chunk_rows] = {
+            p.name: p.read_bytes() for p in sorted((warehouse / "team_boxscores").iterdir())
+        }
+    assert written[3] == written[10_000] == written[1]
+    day = read_frame(UPath(tmp_path / "3" / "team_boxscores" / "2025-11-03.parquet"))
+    assert list(day["team_id"]) == [1, 2, 3, 4]  # a day's rows keep the frame's order
+
+
+def test_rows_without_a_game_date_are_refused(tmp_path):
+    broken = frame(rows("2025-11-01", 1))
+    broken.loc[1, "game_date"] = None
+    result = dg.materialize(
+        [_asset(lambda: broken)],
+        resources={"io_manager": ParquetIOManager(warehouse=str(tmp_path))},
+        tags=RANGE,
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    assert "1 rows have no game_date" in str(failure.step_failure_data.error)
+    assert not (tmp_path / "team_boxscores").exists()
+
+
+def test_many_files_read_in_batches_as_one_frame_in_order(tmp_path, monkeypatch):
+    import nba_assets.io.parquet as parquet
+
+    monkeypatch.setattr(parquet, "_READ_BATCH", 2)
+    paths = []
+    for day in range(1, 6):
+        path = UPath(tmp_path / f"2025-11-0{day}.parquet")
+        write_atomic(path, parquet_bytes(TEAM_BOXSCORES, frame(rows(f"2025-11-0{day}", day)), []))
+        paths.append(path)
+    read = parquet.read_frames(paths)
+    assert list(read["game_id"]) == [f"00225{d:05d}" for d in range(1, 6) for _ in (1, 2)]
+    assert read.dtypes.equals(read_frame(paths[0]).dtypes)
