@@ -25,11 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
 from nba_assets.partitions import (
@@ -42,6 +44,7 @@ from nba_assets.partitions import (
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 
 BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 BOTH = "team_boxscores,player_boxscores"
 FLOOR = "team_boxscores_floor,player_boxscores_floor"
@@ -117,21 +120,71 @@ class Measured:
     runs: int = 0
 
 
+def _postgres_admin(statement: str) -> list[tuple]:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
 @dataclass
 class Bench:
-    """A synthetic league on loopback, and a scratch directory for instances and warehouses."""
+    """A synthetic league on loopback, and a scratch directory for instances and warehouses.
+
+    With `postgres` (a DAGSTER_EVENT_BATCH_SIZE value), each instance is a fresh database on
+    the local PostgreSQL, configured by deploy/dagster.yaml's storage section; its bytes are
+    the database's size.
+    """
 
     server: ReplayServer
     root: Path
     latency: float
     interval: float
     logs: list[Path] = field(default_factory=list)
+    postgres: str | None = None
+    databases: dict[Path, str] = field(default_factory=dict)
 
     def home(self, name: str) -> Path:
         home = self.root / name / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
-        (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+        if self.postgres is None:
+            (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+            return home
+        database = f"nba_bench_{uuid.uuid4().hex[:10]}"
+        _postgres_admin(f'CREATE DATABASE "{database}"')
+        self.databases[home] = database
+        storage = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["storage"]
+        config = {**yaml.safe_load(LOCAL_INSTANCE_YAML), "storage": storage}
+        (home / "dagster.yaml").write_text(yaml.safe_dump(config))
         return home
+
+    def instance_bytes(self, home: Path) -> int:
+        if home not in self.databases:
+            return tree_bytes(home)
+        return int(_postgres_admin(f"SELECT pg_database_size('{self.databases[home]}')")[0][0])
+
+    def instance_env(self, home: Path) -> dict[str, str]:
+        if home not in self.databases:
+            return {}
+        return {
+            "DAGSTER_POSTGRES_HOST": "127.0.0.1",
+            "DAGSTER_POSTGRES_PORT": "5432",
+            "DAGSTER_POSTGRES_USER": "postgres",
+            "DAGSTER_POSTGRES_PASSWORD": "",
+            "DAGSTER_POSTGRES_DB": self.databases[home],
+            "DAGSTER_EVENT_BATCH_SIZE": str(self.postgres),
+        }
+
+    def drop_databases(self) -> None:
+        for database in self.databases.values():
+            _postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.databases.clear()
 
     def materialize(
         self,
@@ -158,11 +211,12 @@ class Bench:
             "NBA_STATS_BASE_URL": self.server.url,
             "NBA_ASSETS_WAREHOUSE": str(warehouse),
             "NBA_ASSETS_MIN_REQUEST_INTERVAL": str(self.interval),
+            **self.instance_env(home),
             **(extra_env or {}),
         }
         self.server.reset()
         self.server.faults.update({"latency": self.latency})
-        before = tree_bytes(home)
+        before = self.instance_bytes(home)
         log = home.parent / f"run-{len(self.logs)}.log"
         self.logs.append(log)
         started = time.perf_counter()
@@ -177,7 +231,7 @@ class Bench:
             wall=wall,
             peak_rss_mb=usage.ru_maxrss / 1024,
             requests=len(self.server.requests_for()),
-            instance_bytes=tree_bytes(home) - before,
+            instance_bytes=self.instance_bytes(home) - before,
             runs=1,
         )
 
@@ -260,11 +314,14 @@ def row_c(season: str) -> list[Row]:
     ]
 
 
-def row_d(bench: Bench, seasons: Sequence[str], mode: str, floor_checks: bool) -> list[Row]:
+def row_d(
+    bench: Bench, seasons: Sequence[str], mode: str, floor_checks: bool, floor_twice: bool = False
+) -> list[Row]:
     """(d) Many seasons of both assets beside their no-op twins, in one instance.
 
     With `floor_checks`, a second floor whose twins also declare (and pass) the real assets'
-    check specs: Dagster's own cost for assets carrying those checks.
+    check specs: Dagster's own cost for assets carrying those checks. With `floor_twice`, the
+    floor runs again after the assets in a fresh instance and the ratio is to the mean.
     """
     if mode == "season":
         ranges = [season_range(s) for s in seasons]
@@ -320,6 +377,21 @@ def row_d(bench: Bench, seasons: Sequence[str], mode: str, floor_checks: bool) -
             f" x{real.instance_bytes / max(checked_row.instance_bytes or 1, 1):.2f} instance"
             " of the floor with checks"
         )
+    if floor_twice:
+        again = bench.materialize_ranges(
+            bench.home(name + "-again"), bench.root / name / "floor-again", FLOOR, ranges
+        )
+        again_row = Row(
+            f"(d) floor again, after the assets, fresh instance, {span}",
+            again.requests,
+            again.wall,
+            again.peak_rss_mb,
+            again.instance_bytes,
+        )
+        # a long run's wall drifts with the machine (disk, cache): compare with both floors
+        real_row.floor = Row("mean of the two floors", wall=(floor.wall + again.wall) / 2)
+        real_row.note += f"; x floor is to the mean of {floor.wall:.0f} s and {again.wall:.0f} s"
+        return [*rows, real_row, again_row]
     return [*rows, real_row]
 
 
@@ -342,6 +414,17 @@ def main() -> None:
         "--interval", type=float, default=0.0, help="client spacing between requests"
     )
     parser.add_argument("--sample", type=int, default=3, help="days timed for row b")
+    parser.add_argument(
+        "--floor-twice",
+        action="store_true",
+        help="row d: run the floor again after the assets; the ratio is to the mean floor",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="BATCH",
+        help="instances on the local PostgreSQL (deploy/dagster.yaml) with this"
+        " DAGSTER_EVENT_BATCH_SIZE, instead of SQLite",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
     rows = set(args.rows.split(","))
@@ -357,12 +440,18 @@ def main() -> None:
         ("a", lambda b: row_a(b, args.season)),
         ("b", lambda b: row_b(b, args.season, args.sample)),
         ("c", lambda b: row_c(args.season)),
-        ("d", lambda b: row_d(b, seasons, args.mode, args.floor_checks)),
+        ("d", lambda b: row_d(b, seasons, args.mode, args.floor_checks, args.floor_twice)),
     ]
-    print(f"scratch {root}; request spacing {args.interval}s; {os.cpu_count()} cores", flush=True)
+    storage = f"PostgreSQL, batch {args.postgres}" if args.postgres else "SQLite"
+    print(
+        f"scratch {root}; {storage}; request spacing {args.interval}s; {os.cpu_count()} cores",
+        flush=True,
+    )
+    benches: list[Bench] = []
     try:
         for latency in (float(x) for x in args.latency.split(",")):
-            bench = Bench(server, root, latency, args.interval)
+            bench = Bench(server, root, latency, args.interval, postgres=args.postgres)
+            benches.append(bench)
             for key, row in plan:
                 if key in rows and not (
                     key == "c" and latency != float(args.latency.split(",")[0])
@@ -375,6 +464,8 @@ def main() -> None:
         print_table(table)
     finally:
         server.stop()
+        for bench in benches:
+            bench.drop_databases()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 

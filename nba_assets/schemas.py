@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -115,23 +116,35 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
     if kind == "bool":
         return series.astype("bool")
     if kind == "date":
-        return _one_object_per_value(series.map(_as_date, na_action="ignore"))
-    return _one_object_per_value(
-        series.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
-    )
+        return _one_object_per_value(series, _as_date)
+    return _one_object_per_value(series, _as_string)
 
 
-def _one_object_per_value(series: pd.Series) -> pd.Series:
-    """Equal values share one Python object; nulls become None.
+def _as_string(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _one_object_per_value(series: pd.Series, convert: Callable[[object], object]) -> pd.Series:
+    """`convert` applied once per distinct value; equal values share one object; nulls None.
 
     A season of player lines repeats each game id, date, team and name dozens of times, and
     parsed JSON makes every repeat its own ~55-byte object: sharing them cuts a 25-season
-    player frame from 476 MB to about a third, with the same values, dtype and Parquet bytes.
+    player frame from 476 MB to about a third (same values, dtype and Parquet bytes), and
+    converting distinct values only makes typing several times faster.
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    if not all(isinstance(v, (str, dt.date)) for v in distinct):
+        # 1 and 1.0 are one key to factorize but differ as text: convert value by value
+        codes, uniques = pd.factorize(series.map(convert, na_action="ignore"))
+        distinct = np.asarray(uniques, dtype=object)
+    else:
+        converted = np.empty(len(distinct), dtype=object)
+        converted[:] = [convert(v) for v in distinct]
+        distinct = converted
     values = np.empty(len(codes), dtype=object)
     present = codes >= 0
-    values[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    values[present] = distinct[codes[present]]
     values[~present] = None
     return pd.Series(values, index=series.index, dtype="object")
 
