@@ -3,8 +3,9 @@
 Dagster runs an asset's checks after its IO manager has written the output, so a failing
 check would come too late to keep bad rows from readers. Here the step itself yields the
 `audit` check's result (every rule of `nba_assets/checks.py`) first; only if all blocking
-rules pass does it yield the Output the IO manager publishes. Otherwise the rows go to `<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the
-step fails: the published files keep the previous good data, and nothing downstream runs.
+rules pass does it yield the Output the IO manager publishes. Otherwise the rows go to
+`<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the step fails: the published files
+keep the previous good data, and nothing downstream runs.
 """
 
 from __future__ import annotations

@@ -499,11 +499,11 @@ def audit_result(
             "seconds": round(sum(seconds for *_, seconds in results), 4),
         }
     )
-    for rule, outcome in [*blocking, *reported]:
+    failing = [*blocking, *reported]
+    for rule, outcome in failing:
         metadata[f"sample: {rule.name}"] = dg.MetadataValue.md(
             _sample(outcome.bad).to_markdown(index=False)
         )
-    failing = [*blocking, *reported]
     description = (
         "; ".join(f"{rule.name}: {outcome.message}" for rule, outcome in failing)
         if failing

@@ -208,7 +208,7 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             )
         # Output metadata lands on every partition's event: nothing run-wide goes there (a
         # 9,000-day run would store it 9,000 times). Per-day facts come from the asset through
-        # context.add_asset_metadata(..., partition_key=day).
+        # add_partition_metadata (nba_assets/assets/provenance.py).
         requests = obj.attrs.get(PROVENANCE_ATTR, [])
         for parent in {str(path.parent): path.parent for path in paths.values()}.values():
             self.make_directory(parent)
