@@ -11,12 +11,15 @@ keep the previous good data, and nothing downstream runs.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from upath import UPath
 
 from nba_assets.checks import (
@@ -28,13 +31,21 @@ from nba_assets.checks import (
     audit_result,
     run_checks,
 )
-from nba_assets.io.datasets import list_files
-from nba_assets.io.parquet import parquet_bytes, read_frame, read_frames
-from nba_assets.io.storage import write_atomic
+from nba_assets.io.delta import (
+    SOURCE_SHA256,
+    Commit,
+    Selection,
+    TableMissingError,
+    read_rows,
+    to_frame,
+)
+from nba_assets.io.manager import PROVENANCE_ATTR, publish
+from nba_assets.io.storage import as_upath, write_atomic
 from nba_assets.parsing import ParseError
 from nba_assets.partitions import season_of
-from nba_assets.schemas import TableSpec
+from nba_assets.schemas import SCHEDULE, TABLES, TableSpec
 from nba_assets.source.errors import SchemaDriftError
+from nba_assets.source.index import record_published, record_rejected
 
 QUARANTINE = "_quarantine"
 
@@ -43,34 +54,33 @@ class AuditFailure(dg.Failure):
     """Blocking checks failed: nothing was published, the rows are in quarantine."""
 
 
-def published_days(
-    warehouse: UPath, table: str, start: dt.date, end: dt.date
-) -> pd.DataFrame | None:
-    """The published rows of a daily table for [start, end]; None if no day there is materialized."""
-    directory = warehouse / table
-    present = list_files(directory)  # one listing, not one existence check per day
-    days = pd.date_range(start, end).strftime("%Y-%m-%d.parquet")
-    return read_frames([directory / name for name in days if name in present])
+def _published(warehouse: str, spec: TableSpec, selection: Selection) -> pd.DataFrame | None:
+    """The current version's rows of `selection`; None if the table was never written."""
+    try:
+        return to_frame(read_rows(warehouse, spec, selection, [*spec.names, SOURCE_SHA256]))
+    except TableMissingError:
+        return None
 
 
-def published_table(warehouse: UPath, table: str) -> pd.DataFrame | None:
-    path = warehouse / f"{table}.parquet"
-    return read_frame(path) if path.exists() else None
+def published_days(warehouse: str, table: str, start: dt.date, end: dt.date) -> pd.DataFrame | None:
+    """The published rows of a daily table for [start, end]; None if the table does not exist."""
+    return _published(warehouse, TABLES[table], Selection.days(start, end))
 
 
-def published_schedule(warehouse: UPath, start: dt.date, end: dt.date) -> pd.DataFrame | None:
-    """The `schedule` partitions (one per season) that cover [start, end]; None if none is."""
-    seasons = sorted({season_of(start), season_of(end)})
-    frames = [
-        read_frame(path)
-        for season in seasons
-        if (path := warehouse / "schedule" / f"{season}.parquet").exists()
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else None
+def published_table(warehouse: str, table: str) -> pd.DataFrame | None:
+    return _published(warehouse, TABLES[table], Selection())
+
+
+def published_schedule(warehouse: str, start: dt.date, end: dt.date) -> pd.DataFrame | None:
+    """The `schedule` seasons that cover [start, end]; None if none is published."""
+    frame = _published(
+        warehouse, SCHEDULE, Selection.of_seasons({season_of(start), season_of(end)})
+    )
+    return frame if frame is not None and len(frame) else None
 
 
 def gather(
-    spec: TableSpec, frame: pd.DataFrame, start: dt.date, end: dt.date, warehouse: UPath
+    spec: TableSpec, frame: pd.DataFrame, start: dt.date, end: dt.date, warehouse: str
 ) -> AuditInput:
     """The frame and the published neighbours its checks compare against."""
     is_player = "player_id" in spec.key
@@ -86,14 +96,23 @@ def gather(
     )
 
 
+#: After a commit that changed rows: (rows published before, rows now, commit) -> metadata.
+AfterCommit = Callable[[pd.DataFrame | None, pd.DataFrame, Commit], Mapping[str, object]]
+
+
 def audited(
     context: dg.AssetExecutionContext,
     spec: TableSpec,
     produce: Callable[[], pd.DataFrame],
-    warehouse: UPath,
+    warehouse: str,
     checks: Sequence[BoxScoreCheck] | None = None,
-) -> Iterator[dg.AssetCheckResult | dg.Output]:
-    """Yield the audit's result, then the Output, or quarantine the frame and fail the step."""
+    after_commit: AfterCommit | None = None,
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """Audit the frame, then publish it in one commit, or quarantine it and fail the step.
+
+    The step publishes itself (no IO manager output) so that nothing is written before the
+    audit passes and what follows the commit (archive verdicts, revisions) knows its version.
+    """
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
     try:
@@ -107,17 +126,41 @@ def audited(
     failed = [
         (check, outcome) for check, outcome, _ in results if check.blocking and not outcome.passed
     ]
+    requests = frame.attrs.get(PROVENANCE_ATTR, [])
     if failed:
-        where = quarantine(warehouse, spec, frame, keys.start, keys.end, context.run_id, failed)
+        where = quarantine(
+            as_upath(warehouse), spec, frame, keys.start, keys.end, context.run_id, failed
+        )
+        record_rejected(warehouse, requests, spec.name, [c.name for c, _ in failed], context.run_id)
         raise AuditFailure(
             description=failure_message(spec, keys.start, keys.end, failed, where),
             metadata={"quarantine": dg.MetadataValue.path(str(where))},
         )
-    yield dg.Output(frame)
+    before = published_days(warehouse, spec.name, start, end) if after_commit else None
+    run = {"run_id": context.run_id, "step": _step_key(context), "asset": spec.name}
+    commit = publish(warehouse, spec, frame, Selection.days(start, end), run)
+    extra: Mapping[str, object] = {}
+    if not commit.unchanged:
+        record_published(warehouse, requests, spec.name, commit.version, context.run_id)
+        if after_commit is not None:
+            extra = after_commit(before, frame, commit)
+    context.log.info(_commit_line(spec, keys, commit))
+    yield dg.MaterializeResult(metadata={**commit.as_metadata(), **extra})
+
+
+def _step_key(context: dg.AssetExecutionContext) -> str:
+    return context.op_execution_context.get_step_execution_context().step.key
+
+
+def _commit_line(spec: TableSpec, keys: dg.PartitionKeyRange, commit: Commit) -> str:
+    where = f"{spec.name} {keys.start}...{keys.end}"
+    if commit.unchanged:
+        return f"{where}: unchanged, version {commit.version} ({commit.rows} rows equal the published ones)"
+    return f"{where}: version {commit.version}, {commit.rows} rows (replaced {commit.removed_rows})"
 
 
 def _drifted(
-    context: dg.AssetExecutionContext, spec: TableSpec, exc: Exception, warehouse: UPath
+    context: dg.AssetExecutionContext, spec: TableSpec, exc: Exception, warehouse: str
 ) -> Iterator[dg.AssetCheckResult]:
     """The response no longer fits the declared table: fail the schema check with its columns."""
     keys = context.partition_key_range
@@ -129,7 +172,9 @@ def _drifted(
     )
     yield audit_result(spec.name, [(SCHEMA_CHECK, outcome, 0.0)], 0)
     failed = [(SCHEMA_CHECK, outcome)]
-    where = quarantine(warehouse, spec, None, keys.start, keys.end, context.run_id, failed, exc)
+    where = quarantine(
+        as_upath(warehouse), spec, None, keys.start, keys.end, context.run_id, failed, exc
+    )
     raise AuditFailure(
         description=failure_message(spec, keys.start, keys.end, failed, where),
         metadata={"quarantine": dg.MetadataValue.path(str(where))},
@@ -176,7 +221,7 @@ def quarantine(
     where = warehouse / QUARANTINE / spec.name / days / run_id
     if frame is not None:
         rows = frame.reset_index(drop=True)
-        write_atomic(where / "rows.parquet", parquet_bytes(None, rows, []))
+        write_atomic(where / "rows.parquet", _parquet_bytes(rows))
     report = {
         "table": spec.name,
         "partition_range": [start, end],
@@ -198,3 +243,11 @@ def quarantine(
         report["first_bytes"] = getattr(error, "first_bytes", "")
     write_atomic(where / "report.json", json.dumps(report, indent=2, default=str).encode())
     return where
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue()

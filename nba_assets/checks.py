@@ -23,6 +23,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from nba_assets.io.delta import layout
 from nba_assets.partitions import BOXSCORE_SEASON_TYPES
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
@@ -312,7 +313,8 @@ def schema_problems(spec: TableSpec, frame: pd.DataFrame) -> dict[str, list[str]
 
     expected = spec.arrow_schema()
     missing = [n for n in expected.names if n not in frame.columns]
-    extra = [c for c in frame.columns if c not in expected.names]
+    stored = set(layout(spec).schema().names)  # season, source_sha256: the warehouse's own
+    extra = [c for c in frame.columns if c not in expected.names and c not in stored]
     wrong: list[str] = []
     for name in expected.names:
         if name in missing:

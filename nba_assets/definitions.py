@@ -8,26 +8,16 @@ from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_
 from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
-from nba_assets.assets.seasons import SEASON_ASSETS
 from nba_assets.assets.training import build_training_snapshot
 from nba_assets.automation import build_schedules
 from nba_assets.health import health_job, health_schedule
-from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.io.manager import DeltaIOManager
 from nba_assets.schemas import TABLES
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
 PLAY_BY_PLAY_ASSETS = [play_by_play]
-
-#: Keeps the season files current: evaluated in the code server, where the season mapping lives.
-season_layer_sensor = dg.AutomationConditionSensorDefinition(
-    "season_layer_sensor",
-    target=dg.AssetSelection.assets(*SEASON_ASSETS),
-    use_user_code_server=True,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Same keys in every environment; only the values differ."""
@@ -47,7 +37,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             max_retry_after=settings.max_retry_after,
             correction_days=settings.correction_days,
         ),
-        "io_manager": ParquetIOManager(warehouse=settings.warehouse),
+        "io_manager": DeltaIOManager(warehouse=settings.warehouse),
     }
 
 
@@ -83,7 +73,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=for_the_ui(
             [
                 *CORE_ASSETS,
-                *SEASON_ASSETS,
                 *PLAY_BY_PLAY_ASSETS,
                 schedule,
                 build_training_snapshot(settings.warehouse),
@@ -95,7 +84,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_schedules(settings.schedule_hour, settings.correction_days),
             health_schedule,
         ],
-        sensors=[season_layer_sensor],
         resources=build_resources(settings),
     )
 

@@ -1,32 +1,27 @@
-"""Stat corrections: what a fresh answer changed in rows the warehouse already held, kept forever.
+"""Stat corrections: what a commit changed in rows the warehouse had published, kept forever.
 
-Inside the correction window the API is asked again; every value that differs from the stored
-row becomes one revision (game, team or player, column, old, new, both response hashes). Each
-run appends one file under `<warehouse>/_revisions/<asset>/`; nothing is ever rewritten.
+Computed against the published snapshot the commit replaced, written only after the commit
+(carrying its `delta_version` and run id): a run the audit rejects writes none. Every changed
+value is one revision; a row added to, or removed from, a day that had published rows is one
+too (column `<row>`). Days published for the first time are ingest, not revisions. They live
+in the Delta table `revisions` (appended, never rewritten), partitioned by asset.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import uuid
-from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
-from upath import UPath
+from deltalake import CommitProperties, write_deltalake
 
-from nba_assets.io.parquet import read_frame, read_provenance
-from nba_assets.io.storage import write_atomic
-from nba_assets.partitions import GAME_ID_KINDS
+from nba_assets.io import delta
+from nba_assets.io.delta import SOURCE_SHA256
 from nba_assets.schemas import TableSpec
-from nba_assets.source.client import Fetched
-from nba_assets.source.protocol import date_window
 
-REVISIONS_DIR = "_revisions"
-#: A row the warehouse held that the fresh answer no longer has.
-ROW_REMOVED = "<row>"
+REVISIONS_TABLE = "revisions"
+#: The column of a revision that adds or removes a whole row.
+ROW = "<row>"
 REVISION_SCHEMA = pa.schema(
     [
         ("asset", pa.string()),
@@ -39,116 +34,73 @@ REVISION_SCHEMA = pa.schema(
         ("new", pa.string()),
         ("old_sha256", pa.string()),
         ("new_sha256", pa.string()),
+        ("delta_version", pa.int64()),
+        ("run_id", pa.string()),
         ("detected_at", pa.string()),
     ]
 )
 
 
-def detect_revisions(
-    warehouse: UPath,
-    spec: TableSpec,
-    table: pd.DataFrame,
-    fetched: Sequence[Fetched],
-    start: dt.date,
-    end: dt.date,
-) -> pd.DataFrame:
-    """Every value the API's fresh answers changed in the stored partitions of [start, end]."""
-    found = [empty_revisions()]
-    for response in fetched:
-        if response.attempts == 0:  # answered from the archive: nothing new to compare
-            continue
-        season_type = response.params.get("SeasonType", "")
-        first, last = date_window(response.params)
-        first, last = max(first or start, start), min(last or end, end)
-        old, old_sha = _stored(warehouse / spec.name, first, last, season_type)
-        if old.empty:
-            continue
-        kind = GAME_ID_KINDS.get(season_type)
-        in_window = (table["game_date"] >= first) & (table["game_date"] <= last)
-        new = table[in_window & ((table["game_id"].str[2] == kind) if kind else True)]
-        found.append(_compare(spec, old, new, old_sha, response.sha256))
-    return pd.concat(found, ignore_index=True)
-
-
 def empty_revisions() -> pd.DataFrame:
-    return REVISION_SCHEMA.empty_table().to_pandas()
+    return delta.to_frame(REVISION_SCHEMA.empty_table())
 
 
-def _stored(
-    folder: UPath, first: dt.date, last: dt.date, season_type: str
-) -> tuple[pd.DataFrame, dict[dt.date, str]]:
-    """The stored rows of one season type in [first, last], and each day's response hash."""
-    frames, shas = [], {}
-    kind = GAME_ID_KINDS.get(season_type)
-    day = first
-    while day <= last:
-        path = folder / f"{day.isoformat()}.parquet"
-        if path.exists():
-            frame = read_frame(path)
-            if kind:
-                frame = frame[frame["game_id"].str[2] == kind]
-            frames.append(frame)
-            shas[day] = next(
-                (
-                    p.get("sha256", "")
-                    for p in read_provenance(path)
-                    if (p.get("params") or {}).get("SeasonType") == season_type
-                ),
-                "",
-            )
-        day += dt.timedelta(days=1)
-    if not frames:
-        return pd.DataFrame(), shas
-    return pd.concat(frames, ignore_index=True), shas
-
-
-def _compare(
-    spec: TableSpec,
-    old: pd.DataFrame,
-    new: pd.DataFrame,
-    old_sha: dict[dt.date, str],
-    new_sha: str,
+def detect_revisions(
+    spec: TableSpec, before: pd.DataFrame | None, after: pd.DataFrame
 ) -> pd.DataFrame:
-    """One revision per changed value (and per stored row the new answer lacks)."""
+    """Every value, added row and removed row by which `after` differs from `before`.
+
+    Only days on which `before` held rows count: the rest is first ingest.
+    """
+    if before is None or before.empty:
+        return empty_revisions()
+    days = set(before["game_date"])
+    after = after[after["game_date"].isin(days)]
     key = list(spec.key)
-    merged = old.merge(new, on=key, how="left", suffixes=("_old", ""), indicator=True)
-    removed = merged["_merge"] == "left_only"
-    columns = [c.name for c in spec.columns if c.name not in key and c.name in new.columns]
-    parts = [_revision_rows(merged[removed], ROW_REMOVED, "present", "absent")]
-    kept = merged[~removed]
-    for column in columns:
-        before, after = kept[column + "_old"], kept[column]
-        both_na = before.isna() & after.isna()
-        differs = ~both_na & (before.isna() | after.isna() | (before != after).fillna(True))
+    merged = before.merge(after, on=key, how="outer", suffixes=("_old", ""), indicator=True)
+    removed, added = merged["_merge"] == "left_only", merged["_merge"] == "right_only"
+    parts = [
+        _rows(merged[removed], ROW, "present", "absent"),
+        _rows(merged[added], ROW, "absent", "present"),
+    ]
+    kept = merged[merged["_merge"] == "both"]
+    for column in (c.name for c in spec.columns if c.name not in key):
+        old, new = kept[column + "_old"], kept[column]
+        both_na = old.isna() & new.isna()
+        differs = ~both_na & (old.isna() | new.isna() | (old != new).fillna(True))
         if differs.any():
             rows = kept[differs]
-            parts.append(_revision_rows(rows, column, rows[column + "_old"], rows[column]))
-    frame = pd.concat(parts, ignore_index=True)
-    frame.insert(0, "asset", spec.name)
-    frame["old_sha256"] = frame["game_date"].map(lambda d: old_sha.get(d, ""))
-    frame["new_sha256"] = new_sha
-    frame["detected_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return frame[[f.name for f in REVISION_SCHEMA]]
+            parts.append(_rows(rows, column, rows[column + "_old"], rows[column]))
+    frame = pd.concat([empty_revisions(), *parts], ignore_index=True)
+    frame["asset"] = spec.name
+    return frame
 
 
-def _revision_rows(rows: pd.DataFrame, column: str, old: object, new: object) -> pd.DataFrame:
-    def ids(name: str) -> object:
-        for candidate in (name, name + "_old"):
-            if candidate in rows.columns:
-                return rows[candidate].to_numpy()
-        return None
+def _rows(rows: pd.DataFrame, column: str, old: object, new: object) -> pd.DataFrame:
+    def pick(name: str) -> object:
+        """The new side's value where there is one, else the old side's (a removed row)."""
+        values = [rows[c] for c in (name, name + "_old") if c in rows.columns]
+        if not values:
+            return None
+        return values[0].combine_first(values[1]) if len(values) == 2 else values[0]
 
     return pd.DataFrame(
         {
             "game_id": rows["game_id"].to_numpy(),
-            "game_date": rows["game_date_old"].to_numpy(),
-            "team_id": ids("team_id"),
-            "player_id": ids("player_id"),
+            "game_date": pick("game_date"),
+            "team_id": pick("team_id"),
+            "player_id": pick("player_id"),
             "column": column,
             "old": _texts(old, len(rows)),
             "new": _texts(new, len(rows)),
+            "old_sha256": _column(rows, SOURCE_SHA256 + "_old"),
+            "new_sha256": _column(rows, SOURCE_SHA256),
         }
-    )
+    ).reset_index(drop=True)
+
+
+def _column(rows: pd.DataFrame, name: str) -> object:
+    return rows[name].to_numpy() if name in rows.columns else None
 
 
 def _texts(values: object, n: int) -> list[str | None]:
@@ -157,28 +109,48 @@ def _texts(values: object, n: int) -> list[str | None]:
     return [str(values)] * n
 
 
-def append_revisions(warehouse: UPath, asset: str, revisions: pd.DataFrame) -> UPath | None:
-    """Append one run's revisions as a new file; an empty set writes nothing."""
+def append_revisions(
+    warehouse: str, asset: str, revisions: pd.DataFrame, version: int, run_id: str
+) -> int | None:
+    """Append one commit's revisions (one Delta commit); None and no write if there are none."""
     if revisions.empty:
         return None
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = warehouse / REVISIONS_DIR / asset / f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
-    table = pa.Table.from_pandas(
-        revisions.reset_index(drop=True), schema=REVISION_SCHEMA, preserve_index=False
+    frame = revisions.assign(
+        asset=asset,
+        delta_version=version,
+        run_id=run_id,
+        detected_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    write_atomic(path, sink.getvalue())
-    return path
+    table = pa.Table.from_pandas(
+        frame[REVISION_SCHEMA.names].reset_index(drop=True),
+        schema=REVISION_SCHEMA,
+        preserve_index=False,
+    )
+    uri = delta.table_uri(warehouse, REVISIONS_TABLE)
+    write_deltalake(
+        uri,
+        table,
+        mode="append",
+        partition_by=["asset"],
+        storage_options=delta.storage_options(uri),
+        commit_properties=CommitProperties(
+            custom_metadata={
+                delta.META_PREFIX + "run_id": run_id,
+                delta.META_PREFIX + "range": f"{asset} version {version}",
+                delta.META_PREFIX + "rows": str(table.num_rows),
+            }
+        ),
+    )
+    return table.num_rows
 
 
-def read_revisions(warehouse: UPath, asset: str) -> pd.DataFrame:
-    """Every revision ever logged for `asset`, oldest file first."""
-    folder = warehouse / REVISIONS_DIR / asset
-    if not folder.exists():
+def read_revisions(warehouse: str, asset: str | None = None) -> pd.DataFrame:
+    """Every revision ever logged (for `asset`), in the order they were committed."""
+    if not delta.exists(warehouse, REVISIONS_TABLE):
         return empty_revisions()
-    frames = []
-    for path in sorted(folder.glob("*.parquet")):
-        with path.open("rb") as handle:
-            frames.append(pq.read_table(handle).to_pandas())
-    return pd.concat([empty_revisions(), *frames], ignore_index=True)
+    table = delta.open_table(warehouse, REVISIONS_TABLE)
+    where = f"asset = '{asset}'" if asset else None
+    rows = delta.scan(
+        table, REVISION_SCHEMA.names, where, ["delta_version", "game_date", "game_id"]
+    )
+    return delta.to_frame(rows.cast(REVISION_SCHEMA))

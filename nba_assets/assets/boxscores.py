@@ -18,7 +18,7 @@ from nba_assets.assets.provenance import (
 )
 from nba_assets.audit import audited
 from nba_assets.checks import BOXSCORE_FRESHNESS, check_specs
-from nba_assets.io.storage import as_upath
+from nba_assets.io.delta import SOURCE_SHA256, Commit
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
     GAME_DATE_TIMEZONE,
@@ -36,7 +36,7 @@ from nba_assets.source.settled import fetch_unless_settled, is_settled
 BOXSCORES_GROUP = "boxscores"
 _COMMON = {
     "group_name": BOXSCORES_GROUP,
-    "kinds": {"python", "parquet"},
+    "kinds": {"python", "deltalake"},
     "pool": API_POOL,
     "owners": ["team:data-eng"],
     "partitions_def": game_date_partitions,
@@ -69,7 +69,7 @@ def fetch_game_logs(
     from the raw archive when it holds them, unless `refresh`.
     """
     today = today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
-    frames, fetched, records = [spec.empty()], [], []
+    frames, fetched, records = [spec.empty().assign(**{SOURCE_SHA256: _no_sha()})], [], []
     plan = plan_game_log_requests(start, end)
     for request in plan:
         settled = not refresh and is_settled(request.date_to, today, nba.correction_days)
@@ -89,6 +89,7 @@ def fetch_game_logs(
             direction="ASC",
         )
         frame = _own_games(spec, parse_boxscores(spec, response.body), request.season_type)
+        frame[SOURCE_SHA256] = response.sha256  # per-row provenance, stored beside the rows
         inside = (frame["game_date"] >= start) & (frame["game_date"] <= end)
         if not inside.all():  # the API ignored DateFrom/DateTo: keep only what this run owns
             dg.get_dagster_logger().warning(
@@ -102,6 +103,10 @@ def fetch_game_logs(
     # duplicates, within or across season types, are the unique-key check's to report
     table = _stack_sorted(frames, ["game_date", *spec.key])
     return with_provenance(table, records), fetched
+
+
+def _no_sha() -> pd.Series:
+    return pd.Series([], dtype=object)
 
 
 def _stack_sorted(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
@@ -163,35 +168,40 @@ def _materialize(
     )
     # each day's event gets only its own facts; run-wide ones go once, as a run summary
     add_partition_metadata(context, partition_metadata(table, context.partition_keys))
-    revisions = _revision_metadata(nba, spec, table, fetched, start, end)
-    context.log_event(run_summary(context.asset_key, keys, table, nba, fetched, revisions))
+    context.log_event(run_summary(context.asset_key, keys, table, nba, fetched))
     return table
 
 
-def _revision_metadata(
-    nba: NbaStatsClient,
-    spec: TableSpec,
-    table: pd.DataFrame,
-    fetched: list[Fetched],
-    start: dt.date,
-    end: dt.date,
-) -> dict[str, object]:
-    """Stat corrections: values a fresh answer changed, logged before the new files land."""
-    warehouse = as_upath(nba.warehouse)
-    revisions = detect_revisions(warehouse, spec, table, fetched, start, end)
-    path = append_revisions(warehouse, spec.name, revisions)
-    shown = revisions.head(100).astype(object).where(revisions.head(100).notna(), None)
-    shown["game_date"] = shown["game_date"].map(str)
-    return {
-        "revisions": len(revisions),
-        "revisions_detail": dg.MetadataValue.json(shown.to_dict("records")),
-        **({"revisions_path": dg.MetadataValue.path(str(path))} if path else {}),
-    }
+def _log_revisions(spec: TableSpec, warehouse: str, run_id: str):
+    """After a commit: every value, row added or row removed against the rows it replaced."""
+
+    def after_commit(before: pd.DataFrame | None, after: pd.DataFrame, commit: Commit) -> dict:
+        revisions = detect_revisions(spec, before, after)
+        append_revisions(warehouse, spec.name, revisions, commit.version, run_id)
+        shown = revisions.head(100).astype(object).where(revisions.head(100).notna(), None)
+        shown["game_date"] = shown["game_date"].map(str)
+        return {
+            "revisions": len(revisions),
+            "revisions_detail": dg.MetadataValue.json(shown.to_dict("records")),
+        }
+
+    return after_commit
+
+
+def _audited_boxscores(
+    context: dg.AssetExecutionContext, nba: NbaStatsClient, spec: TableSpec, config: BoxscoresConfig
+) -> Iterator:
+    yield from audited(
+        context,
+        spec,
+        lambda: _materialize(context, nba, spec, "T" if spec is TEAM_BOXSCORES else "P", config),
+        nba.warehouse,
+        after_commit=_log_revisions(spec, nba.warehouse, context.run_id),
+    )
 
 
 @dg.asset(
     description=TEAM_BOXSCORES.description,
-    dagster_type=TEAM_BOXSCORES.dagster_type(),
     check_specs=check_specs(TEAM_BOXSCORES.name),
     freshness_policy=BOXSCORE_FRESHNESS,
     **_COMMON,
@@ -200,17 +210,11 @@ def team_boxscores(
     context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
 ) -> Iterator:
     """One row per team per game, published only if its blocking checks pass."""
-    yield from audited(
-        context,
-        TEAM_BOXSCORES,
-        lambda: _materialize(context, nba, TEAM_BOXSCORES, "T", config),
-        as_upath(nba.warehouse),
-    )
+    yield from _audited_boxscores(context, nba, TEAM_BOXSCORES, config)
 
 
 @dg.asset(
     description=PLAYER_BOXSCORES.description,
-    dagster_type=PLAYER_BOXSCORES.dagster_type(),
     check_specs=check_specs(PLAYER_BOXSCORES.name),
     freshness_policy=BOXSCORE_FRESHNESS,
     # after team_boxscores in a run: players are audited against the published team rows
@@ -221,9 +225,4 @@ def player_boxscores(
     context: dg.AssetExecutionContext, nba: NbaStatsClient, config: BoxscoresConfig
 ) -> Iterator:
     """One row per player per game, published only if its blocking checks pass."""
-    yield from audited(
-        context,
-        PLAYER_BOXSCORES,
-        lambda: _materialize(context, nba, PLAYER_BOXSCORES, "P", config),
-        as_upath(nba.warehouse),
-    )
+    yield from _audited_boxscores(context, nba, PLAYER_BOXSCORES, config)

@@ -11,7 +11,7 @@ import pandas as pd
 from nba_api.stats.endpoints import PlayByPlayV3
 
 from nba_assets.assets.provenance import add_partition_metadata
-from nba_assets.io.parquet import PROVENANCE_ATTR
+from nba_assets.io.manager import PROVENANCE_ATTR
 from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions
 from nba_assets.pbp_checks import box_score_mismatches
@@ -144,7 +144,7 @@ def _split_known_missing(
 @dg.asset(
     description=PLAY_BY_PLAY.description,
     group_name=PLAY_BY_PLAY_GROUP,
-    kinds={"python", "parquet"},
+    kinds={"python", "deltalake"},
     pool=API_POOL,
     owners=["team:data-eng"],
     partitions_def=game_date_partitions,

@@ -17,7 +17,7 @@ try:  # Dagster's private per-step metadata store: see add_partition_metadata
 except ImportError:  # another Dagster: the public per-call path still works
     AssetMetadataHandle = OutputMetadataAccumulator = None  # type: ignore[assignment,misc]
 
-from nba_assets.io.parquet import PROVENANCE_ATTR, provenance_for_day
+from nba_assets.io.manager import PROVENANCE_ATTR, provenance_for_day
 from nba_assets.source.client import Fetched, NbaStatsClient
 
 

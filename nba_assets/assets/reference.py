@@ -13,7 +13,7 @@ from nba_assets.source.client import API_POOL, NbaStatsClient
 REFERENCE_GROUP = "reference"
 _COMMON = {
     "group_name": REFERENCE_GROUP,
-    "kinds": {"python", "parquet"},
+    "kinds": {"python", "deltalake"},
     "pool": API_POOL,
     "owners": ["team:data-eng"],
 }

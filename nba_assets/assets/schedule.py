@@ -50,7 +50,7 @@ def parse_schedule(body: Mapping, season: str) -> pd.DataFrame:
     dagster_type=SCHEDULE.dagster_type(),
     partitions_def=season_partitions,
     group_name=SCHEDULE_GROUP,
-    kinds={"python", "parquet"},
+    kinds={"python", "deltalake"},
     pool=API_POOL,
     owners=["team:data-eng"],
     metadata={"partition_column": "season"},

@@ -1,0 +1,498 @@
+"""The warehouse's tables as Delta Lake tables (delta-rs): one commit log says what is published.
+
+Every table is `<warehouse>/<table>/`, a Delta table on local disk or `s3://`. A run replaces
+exactly its range (a `game_date` window, a set of seasons, or the whole table) in one commit,
+or makes none when its rows equal the published ones. Reads go through delta-rs' QueryBuilder
+(DataFusion), never the pyarrow-dataset path: short processes reading through that path abort
+at exit now and then (apache/arrow#34314).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from nba_assets.partitions import season_of
+from nba_assets.schemas import TableSpec
+
+#: Partition column of every dated table: the NBA season of the row's game date, '2018-19'.
+SEASON = "season"
+#: Per-row provenance: sha256 of the raw response the row was parsed from.
+SOURCE_SHA256 = "source_sha256"
+#: Commit-info keys written by nba_assets (delta-rs keeps them beside its own in `history`).
+META_PREFIX = "nba_assets."
+#: Days of versions `vacuum` keeps by default: time travel and rollback reach this far back.
+DEFAULT_RETENTION_DAYS = 30
+
+
+class TableMissingError(LookupError):
+    """A table (or the warehouse) that has never been written: named, never read as 0 rows."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What a write did: the table's version after it, and whether anything was written."""
+
+    uri: str
+    version: int
+    unchanged: bool
+    rows: int
+    removed_rows: int = 0
+    files_added: int = 0
+    files_removed: int = 0
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "table_uri": self.uri,
+            "delta_version": self.version,
+            "commit": "unchanged" if self.unchanged else "committed",
+            "rows_in_range": self.rows,
+            "rows_replaced": self.removed_rows,
+            "files_added": self.files_added,
+            "files_removed": self.files_removed,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows of a table a write replaces and a read returns: a date window, seasons, or all."""
+
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    seasons: tuple[str, ...] = ()
+
+    @classmethod
+    def days(cls, first: dt.date, last: dt.date) -> Selection:
+        return cls(first, last, tuple(seasons_between(first, last)))
+
+    @classmethod
+    def of_seasons(cls, seasons: Iterable[str]) -> Selection:
+        return cls(seasons=tuple(sorted(set(seasons))))
+
+    @property
+    def everything(self) -> bool:
+        return self.first_day is None and not self.seasons
+
+    def sql(self) -> str | None:
+        """A predicate delta-rs and DataFusion both accept; None selects every row."""
+        parts = []
+        if self.seasons:
+            parts.append(f"{SEASON} IN ({', '.join(_quote(s) for s in self.seasons)})")
+        if self.first_day is not None and self.last_day is not None:
+            parts.append(
+                f"game_date >= '{self.first_day.isoformat()}' AND game_date <= '{self.last_day.isoformat()}'"
+            )
+        return " AND ".join(parts) or None
+
+    def describe(self) -> str:
+        if self.first_day is not None:
+            return f"{self.first_day}...{self.last_day}"
+        return ",".join(self.seasons) if self.seasons else "all"
+
+
+@dataclass
+class Layout:
+    """How one table is stored: its partition column (if any) and the order rows are kept in."""
+
+    spec: TableSpec
+    partition_by: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        first = ["game_date"] if "game_date" in self.spec.names else []
+        return [*first, *(k for k in self.spec.key if k not in first)]
+
+    def schema(self) -> pa.Schema:
+        """The stored schema: the table's columns, then `season` and `source_sha256` if not there."""
+        schema = self.spec.arrow_schema()
+        if self.partition_by and SEASON not in schema.names:
+            schema = schema.append(pa.field(SEASON, pa.string(), nullable=False))
+        return schema.append(pa.field(SOURCE_SHA256, pa.string()))
+
+
+def layout(spec: TableSpec) -> Layout:
+    """Dated tables and the schedule are partitioned by season; reference tables are not."""
+    dated = "game_date" in spec.names and spec.name != "schedule"
+    return Layout(spec, [SEASON] if dated or SEASON in spec.names else [])
+
+
+def seasons_between(first: dt.date, last: dt.date) -> list[str]:
+    """Every season a game date in [first, last] can belong to."""
+    seasons, day = set(), first
+    while day <= last:
+        seasons.add(season_of(day))
+        day += dt.timedelta(days=28)
+    seasons.add(season_of(last))
+    return sorted(seasons)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# -- where tables live ---------------------------------------------------------------------------
+
+
+def is_remote(warehouse: str) -> bool:
+    return "://" in warehouse and urlsplit(warehouse).scheme not in ("file", "local")
+
+
+def table_uri(warehouse: str, table: str) -> str:
+    """`<warehouse>/<table>`: an absolute local path or an `s3://bucket/prefix/table` URL."""
+    if is_remote(warehouse):
+        return warehouse.rstrip("/") + "/" + table
+    local = warehouse.removeprefix("file://")
+    return os.path.join(os.path.abspath(local), table)
+
+
+def storage_options(uri: str) -> dict[str, str] | None:
+    """object_store options for an s3:// table, from the standard AWS variables.
+
+    delta-rs (≥ 1.6) commits to S3 with a conditional PUT of `_delta_log/N.json`
+    (`If-None-Match: *`): two writers can never both create version N. It is never disabled
+    here, and no unsafe-rename or DynamoDB lock is configured (docs/storage.md).
+    """
+    if not is_remote(uri):
+        return None
+    options: dict[str, str] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        options["AWS_ENDPOINT_URL"] = endpoint
+        if endpoint.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    if region:
+        options["AWS_REGION"] = region
+    return options
+
+
+def exists(warehouse: str, table: str) -> bool:
+    uri = table_uri(warehouse, table)
+    return DeltaTable.is_deltatable(uri, storage_options=storage_options(uri))
+
+
+def open_table(
+    warehouse: str,
+    table: str,
+    version: int | None = None,
+    as_of: dt.datetime | str | None = None,
+) -> DeltaTable:
+    """The table at its current version, at `version`, or as it was at time `as_of`."""
+    uri = table_uri(warehouse, table)
+    try:
+        delta = DeltaTable(uri, version=version, storage_options=storage_options(uri))
+    except TableNotFoundError:
+        raise TableMissingError(
+            f"no table {table!r} in warehouse {warehouse} ({uri} is not a Delta table): "
+            "materialize it first, or check NBA_ASSETS_WAREHOUSE"
+        ) from None
+    except Exception as exc:
+        if version is not None and "version" in str(exc).lower():
+            raise TableMissingError(f"{table}: no version {version} ({exc})") from None
+        raise
+    if as_of is not None:
+        when = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(as_of)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        delta.load_as_version(when)
+    return delta
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def scan(
+    delta: DeltaTable,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    order: Sequence[str] = (),
+) -> pa.Table:
+    """Rows of one loaded version through DataFusion, with plain Arrow types (no views)."""
+    names = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    sql = f"SELECT {names} FROM t"
+    if where:
+        sql += f" WHERE {where}"
+    if order:
+        sql += " ORDER BY " + ", ".join(f'"{c}"' for c in order)
+    result = QueryBuilder().register("t", delta).execute(sql)
+    return plain_types(pa.table(result.read_all()))
+
+
+def plain_types(table: pa.Table) -> pa.Table:
+    """string_view / large types as the plain ones every other reader of ours expects."""
+    fields = []
+    for f in table.schema:
+        kind = f.type
+        if pa.types.is_string_view(kind) or pa.types.is_large_string(kind):
+            kind = pa.string()
+        elif pa.types.is_binary_view(kind) or pa.types.is_large_binary(kind):
+            kind = pa.binary()
+        fields.append(pa.field(f.name, kind, f.nullable))
+    schema = pa.schema(fields)
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def read_rows(
+    warehouse: str,
+    spec: TableSpec,
+    selection: Selection | None = None,
+    columns: Sequence[str] | None = None,
+    version: int | None = None,
+) -> pa.Table:
+    """One committed version's rows of `selection`, in the table's order."""
+    delta = open_table(warehouse, spec.name, version)
+    order = [c for c in layout(spec).order if columns is None or c in columns]
+    return scan(delta, columns, (selection or Selection()).sql(), order)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow to pandas with nullable integers, as every table of the warehouse is typed."""
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def to_stored(spec: TableSpec, frame: pd.DataFrame, source_sha256: str | None = None) -> pa.Table:
+    """The frame as the stored Arrow table: declared types, `season`, `source_sha256`, sorted.
+
+    A frame without a `source_sha256` column takes the one given (a table from one response).
+    """
+    stored = layout(spec)
+    data = frame.copy(deep=False)
+    data.attrs = {}
+    if SOURCE_SHA256 not in data.columns:
+        data[SOURCE_SHA256] = source_sha256
+    if stored.partition_by and SEASON not in data.columns:
+        days = data["game_date"]
+        by_day = {day: season_of(day) for day in pd.unique(days)}
+        data[SEASON] = days.map(by_day) if len(data) else pd.Series([], dtype=object)
+    schema = stored.schema()
+    table = pa.Table.from_pandas(
+        data[schema.names].reset_index(drop=True), schema=schema, preserve_index=False
+    )
+    return sort_rows(table, stored.order)
+
+
+def sort_rows(table: pa.Table, order: Sequence[str]) -> pa.Table:
+    if not order or table.num_rows < 2:
+        return table
+    indices = pc.sort_indices(table, [(c, "ascending") for c in order])
+    return table.take(indices)
+
+
+def replace(
+    warehouse: str,
+    spec: TableSpec,
+    rows: pa.Table,
+    selection: Selection,
+    metadata: Mapping[str, Any],
+) -> Commit:
+    """Make `rows` the table's rows for `selection` in one commit, or none if nothing changed.
+
+    The rows must all fall inside `selection` (checked). On a new table the commit creates it,
+    partitioned as its layout says. `metadata` goes into the commit (run, step, range, the
+    sha256 of every response used), readable through `history`.
+    """
+    stored = layout(spec)
+    _check_inside(spec, rows, selection)
+    uri = table_uri(warehouse, spec.name)
+    options = storage_options(uri)
+    rows = rows.select(stored.schema().names).cast(stored.schema()).combine_chunks()
+    current = None
+    if DeltaTable.is_deltatable(uri, storage_options=options):
+        current = DeltaTable(uri, storage_options=options)
+        published = scan(current, stored.schema().names, selection.sql(), stored.order)
+        if _same_rows(published, rows):
+            return Commit(uri, current.version(), True, rows.num_rows)
+    commit_id = uuid.uuid4().hex
+    properties = CommitProperties(
+        custom_metadata={
+            **{META_PREFIX + k: _text(v) for k, v in metadata.items()},
+            META_PREFIX + "commit_id": commit_id,
+            META_PREFIX + "range": selection.describe(),
+            META_PREFIX + "rows": str(rows.num_rows),
+        },
+        max_commit_retries=5,
+    )
+    write_deltalake(
+        current if current is not None else uri,
+        rows,
+        mode="overwrite",
+        predicate=None if selection.everything else selection.sql(),
+        partition_by=stored.partition_by or None,
+        schema_mode="merge",
+        storage_options=options,
+        commit_properties=properties,
+    )
+    entry = find_commit(DeltaTable(uri, storage_options=options), commit_id)
+    metrics = entry.get("operationMetrics", {})
+    return Commit(
+        uri,
+        int(entry["version"]),
+        False,
+        rows.num_rows,
+        removed_rows=int(metrics.get("num_removed_rows", 0) or 0),
+        files_added=int(metrics.get("num_added_files", 0) or 0),
+        files_removed=int(metrics.get("num_removed_files", 0) or 0),
+    )
+
+
+def find_commit(delta: DeltaTable, commit_id: str, depth: int = 50) -> dict[str, Any]:
+    """Our commit's history entry: the newest version need not be ours with another writer."""
+    for entry in delta.history(depth):
+        if entry.get(META_PREFIX + "commit_id") == commit_id:
+            return entry
+    raise RuntimeError(f"{delta.table_uri}: commit {commit_id} not in the last {depth} versions")
+
+
+def _same_rows(published: pa.Table, rows: pa.Table) -> bool:
+    if published.num_rows != rows.num_rows:
+        return False
+    published = published.select(rows.schema.names)
+    try:
+        published = published.cast(rows.schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return published.combine_chunks().equals(rows)
+
+
+def _check_inside(spec: TableSpec, rows: pa.Table, selection: Selection) -> None:
+    """Rows outside the replaced range would be published beside it, never replaced: refuse."""
+    if selection.first_day is not None and rows.num_rows:
+        days = rows.column("game_date")
+        low, high = pc.min(days).as_py(), pc.max(days).as_py()
+        if low < selection.first_day or high > selection.last_day:
+            raise ValueError(
+                f"{spec.name}: rows dated {low}..{high} fall outside the run's range "
+                f"{selection.describe()}"
+            )
+    if selection.seasons and rows.num_rows and SEASON in rows.schema.names:
+        outside = set(pc.unique(rows.column(SEASON)).to_pylist()) - set(selection.seasons)
+        if outside:
+            raise ValueError(
+                f"{spec.name}: rows of season(s) {sorted(outside)} outside {selection.describe()}"
+            )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+# -- history, rollback, maintenance ---------------------------------------------------------------
+
+
+def history(warehouse: str, table: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Newest first: version, time, operation, and the run, step and range that wrote it."""
+    entries = []
+    for entry in open_table(warehouse, table).history(limit):
+        ours = {
+            k.removeprefix(META_PREFIX): v for k, v in entry.items() if k.startswith(META_PREFIX)
+        }
+        metrics = entry.get("operationMetrics") or {}
+        entries.append(
+            {
+                "version": int(entry["version"]),
+                "timestamp": dt.datetime.fromtimestamp(entry["timestamp"] / 1000, dt.UTC),
+                "operation": entry.get("operation", ""),
+                "run_id": ours.get("run_id", ""),
+                "range": ours.get("range", ""),
+                "rows": ours.get("rows", metrics.get("num_added_rows", "")),
+                "files_added": metrics.get("num_added_files", ""),
+                "files_removed": metrics.get("num_removed_files", ""),
+                "meta": ours,
+            }
+        )
+    return entries
+
+
+def restore(warehouse: str, table: str, version: int, metadata: Mapping[str, Any]) -> int:
+    """Make version `version`'s rows current again, as a new commit; returns its version."""
+    delta = open_table(warehouse, table)
+    if not 0 <= version <= delta.version():
+        raise TableMissingError(f"{table}: no version {version} (current is {delta.version()})")
+    commit_id = uuid.uuid4().hex
+    delta.restore(
+        version,
+        commit_properties=CommitProperties(
+            custom_metadata={
+                **{META_PREFIX + k: _text(v) for k, v in metadata.items()},
+                META_PREFIX + "commit_id": commit_id,
+                META_PREFIX + "range": f"restore to version {version}",
+            }
+        ),
+    )
+    return int(find_commit(open_table(warehouse, table), commit_id)["version"])
+
+
+def files_per_partition(delta: DeltaTable) -> dict[str, int]:
+    """Data files in the current version, per season (`""` for an unpartitioned table)."""
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    column = f"partition.{SEASON}"
+    if column not in actions.schema.names:
+        return {"": actions.num_rows}
+    counts: dict[str, int] = {}
+    for season in actions.column(column).to_pylist():
+        counts[season] = counts.get(season, 0) + 1
+    return counts
+
+
+def compact(warehouse: str, table: str, max_files: int = 1) -> dict[str, Any]:
+    """Delta `optimize` for every season holding more than `max_files` data files.
+
+    Compaction rewrites files, never rows: readers see the same rows before and after.
+    """
+    delta = open_table(warehouse, table)
+    crowded = sorted(s for s, n in files_per_partition(delta).items() if n > max_files)
+    if not crowded:
+        return {"seasons_compacted": [], "delta_version": delta.version()}
+    properties = CommitProperties(custom_metadata={META_PREFIX + "range": "optimize"})
+    if crowded == [""]:
+        metrics = delta.optimize.compact(commit_properties=properties)
+    else:
+        metrics = delta.optimize.compact(
+            partition_filters=[(SEASON, "in", crowded)], commit_properties=properties
+        )
+    return {
+        "seasons_compacted": crowded,
+        "files_removed": metrics.get("numFilesRemoved", 0),
+        "files_added": metrics.get("numFilesAdded", 0),
+        "delta_version": open_table(warehouse, table).version(),
+    }
+
+
+def vacuum(
+    warehouse: str,
+    table: str,
+    retention_days: float = DEFAULT_RETENTION_DAYS,
+    dry_run: bool = False,
+) -> list[str]:
+    """Delete data files no version younger than `retention_days` needs (time travel keeps them)."""
+    delta = open_table(warehouse, table)
+    return delta.vacuum(
+        retention_hours=int(retention_days * 24),
+        dry_run=dry_run,
+        enforce_retention_duration=False,
+    )
+
+
+def stream(schema: pa.Schema, tables: Iterator[pa.Table]) -> pa.RecordBatchReader:
+    """A reader over tables produced one at a time: a long range written in bounded memory."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for table in tables:
+            yield from table.select(schema.names).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())

@@ -1,0 +1,131 @@
+"""The one IO manager: an asset's output replaces exactly its partition range of a Delta table.
+
+A ranged run of daily partitions is one commit (`game_date` in the range), a run of season
+partitions one commit (those seasons), an unpartitioned table one commit of all its rows. A
+run whose rows equal the published ones makes no commit and says `unchanged`. Every commit
+names its run, step, range and the sha256 of every response its rows came from; every
+materialization carries the table URI and `delta_version`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from nba_assets.io import delta
+from nba_assets.schemas import TABLES, TableSpec
+
+#: DataFrame.attrs key under which assets hand over the requests a frame came from.
+PROVENANCE_ATTR = "nba_assets.provenance"
+#: DataFrame.attrs key set by the IO manager after the commit: the `delta.Commit` it made.
+_PREVIEW_ROWS = 5
+
+
+def provenance_for_day(requests: Sequence[Mapping[str, Any]], day: str | None) -> list[dict]:
+    """The requests whose date window covers `day` (all of them for an unpartitioned table)."""
+    if day is None:
+        return [dict(r) for r in requests]
+    return [
+        dict(r)
+        for r in requests
+        if r.get("covers") is None or r["covers"][0] <= day <= r["covers"][1]
+    ]
+
+
+def response_hashes(frame: pd.DataFrame) -> list[str]:
+    """The sha256 of every response the frame's rows came from (its provenance), sorted."""
+    records = frame.attrs.get(PROVENANCE_ATTR, [])
+    return sorted({str(r["sha256"]) for r in records if r.get("sha256")})
+
+
+def selection_for(context: dg.OutputContext | dg.InputContext, spec: TableSpec) -> delta.Selection:
+    """The rows a run owns: its game-date window, its seasons, or the whole table."""
+    if not context.has_asset_partitions:
+        return delta.Selection()
+    keys = context.asset_partition_keys
+    if isinstance(context.asset_partitions_def, dg.TimeWindowPartitionsDefinition):
+        return delta.Selection.days(
+            dt.date.fromisoformat(min(keys)), dt.date.fromisoformat(max(keys))
+        )
+    if delta.SEASON in spec.names:
+        return delta.Selection.of_seasons(keys)
+    raise ValueError(f"{spec.name}: no column to select partitions {keys[:3]} by")
+
+
+def publish(
+    warehouse: str,
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    selection: delta.Selection,
+    run: Mapping[str, Any],
+) -> delta.Commit:
+    """Replace `selection`'s rows with the frame's, recording the run and its responses."""
+    hashes = response_hashes(frame)
+    rows = delta.to_stored(spec, frame, hashes[0] if len(hashes) == 1 else None)
+    metadata = {**run, "responses": hashes, "nba_assets_version": _version()}
+    return delta.replace(warehouse, spec, rows, selection, metadata)
+
+
+def _version() -> str:
+    return version("nba_assets")
+
+
+def table_spec(context: dg.OutputContext | dg.InputContext) -> TableSpec:
+    """The schema named in definition metadata (`table`), else the one named like the asset."""
+    metadata = context.definition_metadata or {}
+    name = str(metadata.get("table", context.asset_key.path[-1]))
+    if name not in TABLES:
+        raise ValueError(f"{name}: not a warehouse table (tables: {sorted(TABLES)})")
+    return TABLES[name]
+
+
+class DeltaIOManager(dg.ConfigurableIOManager):
+    """Delta tables under `warehouse` (a local path or s3://bucket/prefix), one per asset."""
+
+    warehouse: str = "warehouse"
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        spec = table_spec(context)
+        selection = selection_for(context, spec)
+        run = {
+            "run_id": context.run_id,
+            "step": context.step_key,
+            "asset": context.asset_key.to_user_string(),
+        }
+        commit = publish(self.warehouse, spec, obj, selection, run)
+        context.log.info(
+            f"{spec.name} {selection.describe()}: "
+            + (
+                f"unchanged at version {commit.version} ({commit.rows} rows equal the published ones)"
+                if commit.unchanged
+                else f"version {commit.version}: {commit.rows} rows replace {commit.removed_rows}"
+            )
+        )
+        context.add_output_metadata(
+            {**commit.as_metadata(), **_frame_metadata(spec, obj, context.has_asset_partitions)}
+        )
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        spec = table_spec(context.upstream_output) if context.upstream_output else None
+        if spec is None:
+            raise ValueError(f"{context.asset_key.to_user_string()}: not a warehouse table")
+        selection = selection_for(context, spec)
+        table = delta.read_rows(self.warehouse, spec, selection, spec.names)
+        return delta.to_frame(table)
+
+
+def _frame_metadata(spec: TableSpec, frame: pd.DataFrame, partitioned: bool) -> dict[str, Any]:
+    """Row count and a preview for unpartitioned tables (per-day facts come from the asset)."""
+    if partitioned:
+        return {}
+    preview = frame.head(_PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "(no rows)"
+    return {
+        "dagster/row_count": len(frame),
+        "preview": dg.MetadataValue.md(preview),
+        "dagster/column_schema": spec.table_schema(),
+    }
