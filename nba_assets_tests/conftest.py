@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.io import delta
+from nba_assets.io.manager import DeltaIOManager
+from nba_assets.schemas import TABLES
 from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.recordings import RecordingsBackend
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
@@ -81,5 +85,25 @@ def make_client(server: ReplayServer, warehouse: Path, **overrides) -> NbaStatsC
 def resources(server: ReplayServer, warehouse: Path, **overrides) -> dict:
     return {
         "nba": make_client(server, warehouse, **overrides),
-        "io_manager": ParquetIOManager(warehouse=str(warehouse)),
+        "io_manager": DeltaIOManager(warehouse=str(warehouse)),
     }
+
+
+def published(warehouse: Path | str, table: str, **selection) -> pd.DataFrame:
+    """The current version's rows of a warehouse table (stored columns included), as pandas.
+
+    `selection`: `first`/`last` (ISO dates) for a game-date window, or `seasons`.
+    """
+    if "first" in selection:
+        chosen = delta.Selection.days(
+            dt.date.fromisoformat(selection["first"]), dt.date.fromisoformat(selection["last"])
+        )
+    elif "seasons" in selection:
+        chosen = delta.Selection.of_seasons(selection["seasons"])
+    else:
+        chosen = delta.Selection()
+    return delta.to_frame(delta.read_rows(str(warehouse), TABLES[table], chosen))
+
+
+def table_version(warehouse: Path | str, table: str) -> int:
+    return delta.open_table(str(warehouse), table).version()
