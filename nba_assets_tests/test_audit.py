@@ -22,7 +22,12 @@ from nba_assets.checks import TEAM_CHECKS
 from nba_assets.partitions import game_date_partitions
 from nba_assets.source.recordings import RecordingsBackend, Reply
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
-from nba_assets_tests.conftest import LEAGUEGAMELOG_2025_26, SYNTHETIC_SEASONS, resources
+from nba_assets_tests.conftest import (
+    LEAGUEGAMELOG_2025_26,
+    SYNTHETIC_SEASONS,
+    published,
+    resources,
+)
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 REAL_DAYS = ("2025-11-01", "2025-11-03")
@@ -57,7 +62,11 @@ def run(assets, server: ReplayServer, warehouse: Path, days: tuple[str, str]):
 
 
 def snapshot(warehouse: Path, table: str) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((warehouse / table).glob("*.parquet"))}
+    """Every file of a Delta table (data and log): a rejected run must change none of them."""
+    root = warehouse / table
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def audits(result) -> dict[str, dg.AssetCheckEvaluation]:
@@ -166,19 +175,21 @@ def test_duplicate_row_and_two_winners_are_quarantined_not_published(
     message = failure.step_failure_data.error.message
     assert "two_teams_one_winner" in message and "2025-11-03" in message
     assert "unique_game_id_team_id" in message and "nothing was published" in message
-    # nothing downstream, nothing published: the previous good files, byte for byte
+    # nothing downstream, nothing published: every file of the tables, log included, byte for byte
     assert bad.get_asset_materialization_events() == []
     assert snapshot(warehouse, "team_boxscores") == good
     assert snapshot(warehouse, "team_points_by_day") == good_downstream
     rows, report = quarantined(warehouse, "team_boxscores")
-    good_rows = sum(len(pd.read_parquet(warehouse / "team_boxscores" / n)) for n in good)
-    assert len(rows) == good_rows + 1
+    assert len(rows) == len(published(warehouse, "team_boxscores")) + 1
     assert {c["check"] for c in report["failed_checks"]} == {
         "unique_game_id_team_id",
         "two_teams_one_winner",
     }
-    # a later good run publishes again
-    assert run([team_boxscores], replay, warehouse, REAL_DAYS).success
+    # a later good run succeeds; its rows equal the published ones, so it writes nothing
+    again = run([team_boxscores], replay, warehouse, REAL_DAYS)
+    assert again.success
+    [event] = again.get_asset_materialization_events()[:1]
+    assert event.materialization.metadata["commit"].value == "unchanged"
     assert snapshot(warehouse, "team_boxscores") == good
 
 
@@ -256,10 +267,7 @@ def test_dropped_player_fails_players_sum_to_team(synthetic, league, warehouse):
     assert snapshot(warehouse, "team_boxscores") == good_team  # same data, republished
     assert snapshot(warehouse, "player_boxscores") == good_players
     rows, _ = quarantined(warehouse, "player_boxscores")
-    assert (
-        len(rows)
-        == sum(len(pd.read_parquet(warehouse / "player_boxscores" / n)) for n in good_players) - 1
-    )
+    assert len(rows) == len(published(warehouse, "player_boxscores")) - 1
 
 
 def materialize_schedule(server: ReplayServer, warehouse: Path) -> None:
@@ -282,7 +290,7 @@ def drop_one_game(endpoint: str, params: Mapping[str, str], body: dict) -> bool:
 def test_game_missing_from_the_logs_fails_scheduled_games_present(synthetic, league, warehouse):
     materialize_schedule(synthetic, warehouse)
     days = ("2024-11-04", "2024-11-05")
-    played = pd.read_parquet(warehouse / "schedule" / "2024-25.parquet").set_index("game_id")
+    played = published(warehouse, "schedule", seasons=["2024-25"]).set_index("game_id")
     date = played.loc["0022400100", "game_date"]
     assert days[0] <= str(date) <= days[1]
     server = ReplayServer(CorruptingBackend(league, drop_one_game)).start()

@@ -9,14 +9,14 @@ from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
 CORE = {"teams", "players", "team_boxscores", "player_boxscores", "training_snapshot"}
-SEASON_LAYER = {"team_boxscores_by_season", "player_boxscores_by_season"}
 
 
 def test_defs_load_with_every_contract_asset_key_and_job():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= CORE | SEASON_LAYER | {
-        "play_by_play"
-    }
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys >= CORE | {"play_by_play", "schedule"}
+    # the season layer became Delta maintenance (optimize/vacuum), not assets
+    assert not [k for k in keys if k.endswith("_by_season")]
     for job in ("reference_job", "boxscores_job", "play_by_play_job"):
         assert defs.resolve_job_def(job) is not None
 
@@ -111,14 +111,10 @@ def test_training_snapshot_is_downstream_of_both_boxscore_assets():
     assert node.partitions_def is None
 
 
-def test_season_layer_reads_its_days_through_the_season_mapping():
-    from nba_assets.partitions import SeasonPartitionMapping
+def test_every_warehouse_table_is_stored_by_the_delta_io_manager(monkeypatch):
+    from nba_assets.io.manager import DeltaIOManager
 
-    graph = defs.resolve_asset_graph()
-    for key in SEASON_LAYER:
-        node = graph.get(dg.AssetKey(key))
-        daily = dg.AssetKey(key.removesuffix("_by_season"))
-        assert node.parent_keys == {daily}
-        assert node.partitions_def.get_partition_keys()[:2] == ["1996-97", "1997-98"]
-        assert isinstance(graph.get_partition_mapping(node.key, daily), SeasonPartitionMapping)
-    assert defs.resolve_sensor_def("season_layer_sensor") is not None
+    monkeypatch.setenv("NBA_ASSETS_WAREHOUSE", "s3://bucket/prefix")
+    built = build_definitions(Settings.from_env())
+    manager = built.resources["io_manager"]
+    assert isinstance(manager, DeltaIOManager) and manager.warehouse == "s3://bucket/prefix"

@@ -85,10 +85,13 @@ class Selection:
     def everything(self) -> bool:
         return self.first_day is None and not self.seasons
 
-    def sql(self) -> str | None:
-        """A predicate delta-rs and DataFusion both accept; None selects every row."""
+    def sql(self, by_season: bool = True) -> str | None:
+        """A predicate delta-rs and DataFusion both accept; None selects every row.
+
+        `by_season`: the table has a `season` column (partition pruning; a season selection).
+        """
         parts = []
-        if self.seasons:
+        if self.seasons and (by_season or self.first_day is None):
             parts.append(f"{SEASON} IN ({', '.join(_quote(s) for s in self.seasons)})")
         if self.first_day is not None and self.last_day is not None:
             parts.append(
@@ -253,8 +256,9 @@ def read_rows(
 ) -> pa.Table:
     """One committed version's rows of `selection`, in the table's order."""
     delta = open_table(warehouse, spec.name, version)
-    order = [c for c in layout(spec).order if columns is None or c in columns]
-    return scan(delta, columns, (selection or Selection()).sql(), order)
+    stored = layout(spec)
+    order = [c for c in stored.order if columns is None or c in columns]
+    return scan(delta, columns, (selection or Selection()).sql(bool(stored.partition_by)), order)
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
@@ -311,10 +315,11 @@ def replace(
     uri = table_uri(warehouse, spec.name)
     options = storage_options(uri)
     rows = rows.select(stored.schema().names).cast(stored.schema()).combine_chunks()
+    predicate_sql = selection.sql(bool(stored.partition_by))
     current = None
     if DeltaTable.is_deltatable(uri, storage_options=options):
         current = DeltaTable(uri, storage_options=options)
-        published = scan(current, stored.schema().names, selection.sql(), stored.order)
+        published = scan(current, stored.schema().names, predicate_sql, stored.order)
         if _same_rows(published, rows):
             return Commit(uri, current.version(), True, rows.num_rows)
     commit_id = uuid.uuid4().hex
@@ -331,7 +336,7 @@ def replace(
         current if current is not None else uri,
         rows,
         mode="overwrite",
-        predicate=None if selection.everything else selection.sql(),
+        predicate=None if selection.everything else predicate_sql,
         partition_by=stored.partition_by or None,
         schema_mode="merge",
         storage_options=options,

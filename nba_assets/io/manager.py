@@ -18,7 +18,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_assets.io import delta
-from nba_assets.schemas import TABLES, TableSpec
+from nba_assets.schemas import TABLES, Column, TableSpec
 
 #: DataFrame.attrs key under which assets hand over the requests a frame came from.
 PROVENANCE_ATTR = "nba_assets.provenance"
@@ -75,13 +75,37 @@ def _version() -> str:
     return version("nba_assets")
 
 
-def table_spec(context: dg.OutputContext | dg.InputContext) -> TableSpec:
-    """The schema named in definition metadata (`table`), else the one named like the asset."""
+def table_spec(
+    context: dg.OutputContext | dg.InputContext, frame: pd.DataFrame | None = None
+) -> TableSpec:
+    """The schema named in definition metadata (`table`), else the one named like the asset;
+    for an asset of someone else's (no declared table), one inferred from its frame."""
     metadata = context.definition_metadata or {}
     name = str(metadata.get("table", context.asset_key.path[-1]))
-    if name not in TABLES:
-        raise ValueError(f"{name}: not a warehouse table (tables: {sorted(TABLES)})")
-    return TABLES[name]
+    if name in TABLES:
+        return TABLES[name]
+    if frame is None:
+        return inferred_spec(name, None)
+    return inferred_spec(name, frame)
+
+
+def inferred_spec(name: str, frame: pd.DataFrame | None) -> TableSpec:
+    """A table spec for a frame nobody declared: its columns with the kinds pandas gives them."""
+    columns = () if frame is None else tuple(Column(c, _kind(frame[c])) for c in frame.columns)
+    return TableSpec(name=name, description="", columns=columns, key=())
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_float_dtype(series):
+        return "float"
+    sample = series.dropna()
+    if len(sample) and isinstance(sample.iloc[0], dt.date):
+        return "date"
+    return "string"
 
 
 class DeltaIOManager(dg.ConfigurableIOManager):
@@ -90,7 +114,7 @@ class DeltaIOManager(dg.ConfigurableIOManager):
     warehouse: str = "warehouse"
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        spec = table_spec(context)
+        spec = table_spec(context, obj)
         selection = selection_for(context, spec)
         run = {
             "run_id": context.run_id,
@@ -111,11 +135,9 @@ class DeltaIOManager(dg.ConfigurableIOManager):
         )
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        spec = table_spec(context.upstream_output) if context.upstream_output else None
-        if spec is None:
-            raise ValueError(f"{context.asset_key.to_user_string()}: not a warehouse table")
+        spec = table_spec(context.upstream_output or context)
         selection = selection_for(context, spec)
-        table = delta.read_rows(self.warehouse, spec, selection, spec.names)
+        table = delta.read_rows(self.warehouse, spec, selection, spec.names or None)
         return delta.to_frame(table)
 
 
