@@ -26,5 +26,5 @@ def test_every_asset_is_described_for_the_ui(warehouse, s3):
         if name == "training_snapshot":  # files in the DVC workspace, not a warehouse table
             assert "dvc" in spec.kinds and "s3" not in spec.kinds, spec.kinds
             continue
-        assert "parquet" in spec.kinds and ("s3" in spec.kinds) == s3, (name, spec.kinds)
+        assert "deltalake" in spec.kinds and ("s3" in spec.kinds) == s3, (name, spec.kinds)
         assert spec.metadata["dagster/column_schema"].columns, name

@@ -10,7 +10,7 @@ import pytest
 
 from nba_assets.partitions import plan_game_log_requests
 from nba_assets.source.replay import ReplayServer
-from nba_assets_tests.conftest import fixture_body
+from nba_assets_tests.conftest import fixture_body, published
 from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days, running_ui
 from nba_assets_tests.ui.dagster_ui import DagsterUI
 
@@ -20,9 +20,8 @@ RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_ra
 
 
 def landed(ui: DagsterUI, asset: str, start: str, end: str) -> pd.DataFrame:
-    """Every partition file of the range; a missing file fails the test."""
-    frames = [pd.read_parquet(ui.warehouse / asset / f"{day}.parquet") for day in days(start, end)]
-    return pd.concat(frames, ignore_index=True)
+    """The range's rows in the table's current version (a missing table fails the test)."""
+    return published(ui.warehouse, asset, first=start, last=end)
 
 
 def assert_one_successful_run(backfill: dict, start: str, end: str) -> None:
