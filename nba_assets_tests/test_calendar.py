@@ -4,12 +4,9 @@ import datetime as dt
 import json
 
 import dagster as dg
-import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from nba_assets.assets.boxscores import team_boxscores
-from nba_assets.io.parquet import PROVENANCE_KEY
 from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
     NBA_CUP,
@@ -28,7 +25,9 @@ from nba_assets.partitions import (
 from nba_assets.schemas import PLAYER_BOXSCORES
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 from nba_assets.source.synthetic import SyntheticLeague
-from nba_assets_tests.conftest import FIXTURES, resources
+from nba_assets_tests.conftest import FIXTURES, published, resources, table_version
+
+NO_REQUEST = "no request: no season type of the calendar can have games on these days"
 
 
 def d(text: str) -> dt.date:
@@ -84,9 +83,23 @@ def test_off_days_can_be_excluded_from_the_partitions():
     assert not in_season(d("2025-07-15")) and in_season(d("2020-09-15"))
 
 
+def range_tags(start: str, end: str) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": start,
+        "dagster/asset_partition_range_end": end,
+    }
+
+
+def day_events(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    return {
+        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
+
+
 def test_a_day_no_request_covers_says_so_in_its_provenance(synthetic, warehouse):
     from nba_assets.assets.boxscores import fetch_game_logs
-    from nba_assets.io.parquet import PROVENANCE_ATTR, provenance_for_day
+    from nba_assets.io.manager import PROVENANCE_ATTR, provenance_for_day
     from nba_assets.schemas import TEAM_BOXSCORES
     from nba_assets_tests.conftest import make_client
 
@@ -94,10 +107,32 @@ def test_a_day_no_request_covers_says_so_in_its_provenance(synthetic, warehouse)
     table, _ = fetch_game_logs(nba, TEAM_BOXSCORES, "T", d("2024-06-25"), d("2024-07-05"))
     records = table.attrs[PROVENANCE_ATTR]
     [summer] = provenance_for_day(records, "2024-07-03")
-    assert summer["endpoint"] is None and "no request" in summer["note"]
+    assert summer["endpoint"] is None and summer["note"] == NO_REQUEST
     assert [r["params"]["SeasonType"] for r in provenance_for_day(records, "2024-06-25")] == [
         PLAYOFFS
     ]
+    # materialized from the last synthetic finals games (to 2024-06-03) into July: every day's
+    # event says why it holds what it holds, the finals days and July alike
+    synthetic.reset()
+    result = dg.materialize(
+        [team_boxscores],
+        resources=resources(synthetic, warehouse),
+        tags=range_tags("2024-05-30", "2024-07-05"),
+    )
+    assert result.success
+    events = day_events(result)
+    assert len(events) == 37
+    [july] = events["2024-07-03"]["requests"]
+    assert july["endpoint"] is None and july["note"] == NO_REQUEST
+    [asked] = events["2024-06-25"]["requests"]  # asked, and no game came back
+    assert asked["params"]["SeasonType"] == PLAYOFFS and asked["endpoint"] == "leaguegamelog"
+    assert (
+        events["2024-07-03"]["dagster/row_count"] == events["2024-06-25"]["dagster/row_count"] == 0
+    )
+    rows = published(warehouse, "team_boxscores", first="2024-05-30", last="2024-07-05")
+    assert len(rows) == sum(e["dagster/row_count"] for e in events.values()) > 0
+    assert set(rows["season_type"]) == {PLAYOFFS} and max(rows["game_date"]) == d("2024-06-03")
+    assert set(rows["source_sha256"]) == {asked["sha256"]}  # the one playoffs response
 
 
 def test_the_real_cup_final_is_its_own_season_type():
@@ -126,48 +161,45 @@ def test_synthetic_league_plays_one_cup_final_a_season_from_2023():
         assert same_day == [final]
 
 
-def read_partition(path) -> tuple[pd.DataFrame, list]:
-    meta = pq.read_schema(path).metadata
-    return pd.read_parquet(path), json.loads(meta[PROVENANCE_KEY])
-
-
 def test_cup_final_day_holds_its_game_once(tmp_path):
     server = ReplayServer(SyntheticBackend(seed=7, seasons="2024-25")).start()
     try:
-        tags = {
-            "dagster/asset_partition_range_start": "2024-12-16",
-            "dagster/asset_partition_range_end": "2024-12-18",
-        }
         res = resources(server, tmp_path)
-        assert dg.materialize([team_boxscores], resources=res, tags=tags).success
+        result = dg.materialize(
+            [team_boxscores], resources=res, tags=range_tags("2024-12-16", "2024-12-18")
+        )
+        assert result.success
         types = sorted(r["params"]["SeasonType"] for r in server.requests_for("leaguegamelog"))
         assert types == [NBA_CUP, REGULAR_SEASON]
     finally:
         server.stop()
-    final, provenance = read_partition(tmp_path / "team_boxscores" / "2024-12-17.parquet")
+    final = published(tmp_path, "team_boxscores", first="2024-12-17", last="2024-12-17")
     assert list(final["game_id"]) == ["0062400001", "0062400001"]
     assert set(final["season_type"]) == {NBA_CUP_FINAL_LABEL}
-    assert {p["params"]["SeasonType"] for p in provenance} == {NBA_CUP, REGULAR_SEASON}
-    every = pd.concat(
-        [pd.read_parquet(p) for p in sorted((tmp_path / "team_boxscores").glob("*.parquet"))]
-    )
+    requests = day_events(result)["2024-12-17"]["requests"]
+    assert {p["params"]["SeasonType"] for p in requests} == {NBA_CUP, REGULAR_SEASON}
+    # the final's rows came from the Cup log, not the Regular Season one
+    [cup] = [p for p in requests if p["params"]["SeasonType"] == NBA_CUP]
+    assert set(final["source_sha256"]) == {cup["sha256"]}
+    every = published(tmp_path, "team_boxscores")
+    assert len(every) == sum(e["dagster/row_count"] for e in day_events(result).values())
     assert not every.duplicated(["game_id", "team_id"]).any()
+    assert table_version(tmp_path, "team_boxscores") == 0  # two responses, one commit
 
 
 def test_synthetic_2019_20_follows_the_bubble_and_its_playoffs_land(tmp_path):
     server = ReplayServer(SyntheticBackend(seed=7, seasons="2019-20")).start()
     try:
-        tags = {
-            "dagster/asset_partition_range_start": "2020-03-01",
-            "dagster/asset_partition_range_end": "2020-10-31",
-        }
-        assert dg.materialize(
-            [team_boxscores], resources=resources(server, tmp_path), tags=tags
-        ).success
+        result = dg.materialize(
+            [team_boxscores],
+            resources=resources(server, tmp_path),
+            tags=range_tags("2020-03-01", "2020-10-31"),
+        )
+        assert result.success
     finally:
         server.stop()
-    files = sorted((tmp_path / "team_boxscores").glob("*.parquet"))
-    table = pd.concat([pd.read_parquet(p) for p in files])
+    table = published(tmp_path, "team_boxscores", seasons=["2019-20"])
+    assert len(table) == len(published(tmp_path, "team_boxscores"))
     days = table.groupby("season_type")["game_date"].agg(["min", "max"])
     assert days.loc["Playoffs", "min"] >= d("2020-08-01")
     assert days.loc["Playoffs", "max"] <= d("2020-10-31")
@@ -175,5 +207,8 @@ def test_synthetic_2019_20_follows_the_bubble_and_its_playoffs_land(tmp_path):
     paused = table[(table["game_date"] > d("2020-03-11")) & (table["game_date"] < d("2020-07-30"))]
     assert paused.empty
     # the paused days are partitions (the window allows games), asked and empty
-    _, provenance = read_partition(tmp_path / "team_boxscores" / "2020-05-01.parquet")
-    assert [p["params"]["SeasonType"] for p in provenance] == [REGULAR_SEASON]
+    events = day_events(result)
+    assert len(events) == (d("2020-10-31") - d("2020-03-01")).days + 1
+    paused_day = events["2020-05-01"]
+    assert paused_day["dagster/row_count"] == 0
+    assert [p["params"]["SeasonType"] for p in paused_day["requests"]] == [REGULAR_SEASON]

@@ -8,11 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
-from nba_assets_tests.conftest import FIXTURES, REPO, fixture_body
+from nba_assets.io import delta
+from nba_assets_tests.conftest import FIXTURES, REPO, fixture_body, published, table_version
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -50,6 +52,22 @@ def instance_env(tmp_path: Path, base_url: str, instance_yaml: str) -> dict[str,
         **env,
     )
     return env
+
+
+def table_files(warehouse: Path, table: str) -> dict[str, int]:
+    """Every file under a table's directory (data and log) with its size."""
+    root = warehouse / table
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+def materialized_days(home: Path, asset: str) -> list[str]:
+    """The partitions of `asset` the instance at `home` records as materialized."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return sorted(instance.get_materialized_partitions(dg.AssetKey(asset)))
+
+
+def days(start: str, end: str) -> list[str]:
+    return pd.date_range(start, end).strftime("%Y-%m-%d").tolist()
 
 
 def materialize_args(select: str, *extra: str) -> list[str]:
@@ -90,42 +108,71 @@ def kill_while_fetching(args: list[str], env: dict[str, str], replay) -> None:
     replay.faults.update({"latency": 0})
 
 
-def test_demo_materializes_every_core_asset_offline(tmp_path):
+CORE_TABLES = ("teams", "players", "team_boxscores", "player_boxscores")
+
+
+def test_demo_materializes_every_core_asset_offline_and_a_second_demo_commits_nothing(tmp_path):
     proc = run([str(BIN / "nba-assets"), "demo"], cwd=tmp_path)
-    for asset in ("teams", "players", "team_boxscores", "player_boxscores"):
+    for asset in CORE_TABLES:
         assert asset in proc.stdout
-    assert (tmp_path / "warehouse" / "teams.parquet").exists()
-    assert (tmp_path / ".dagster_home" / "dagster.yaml").exists()
-    days = sorted(p.stem for p in (tmp_path / "warehouse" / "player_boxscores").glob("*.parquet"))
-    assert days[0] == "2024-10-22" and days[-1] == "2024-11-18" and len(days) == 28
+    warehouse, home = tmp_path / "warehouse", tmp_path / ".dagster_home"
+    assert (home / "dagster.yaml").exists()
+    for table in CORE_TABLES:  # one commit each
+        assert delta.exists(str(warehouse), table) and table_version(warehouse, table) == 0
+    assert len(published(warehouse, "teams")) == 30
+    assert materialized_days(home, "player_boxscores") == days("2024-10-22", "2024-11-18")
+    lines = published(warehouse, "player_boxscores")
+    assert lines["game_date"].min().isoformat() == "2024-10-22"
+    assert lines["game_date"].max().isoformat() == "2024-11-18" and len(lines) > 1000
     assert "make ui" in proc.stdout
-    assert any((tmp_path / "warehouse" / "raw").rglob("*.json"))
+    assert any((warehouse / "raw").rglob("*.json"))
+    # a second demo: box scores are settled (0 requests) and every table equals its response
+    before = {table: table_files(warehouse, table) for table in CORE_TABLES}
+    again = run([str(BIN / "nba-assets"), "demo"], cwd=tmp_path)
+    for table in CORE_TABLES:  # no commit, not a byte written
+        assert table_version(warehouse, table) == 0, table
+        assert table_files(warehouse, table) == before[table], table
+    boxscore_lines = [line for line in again.stdout.splitlines() if "boxscores " in line]
+    assert len(boxscore_lines) == 2 and all("api_calls=0" in line for line in boxscore_lines)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        newest = instance.fetch_materializations(dg.AssetKey("player_boxscores"), limit=28)
+    assert {r.asset_materialization.metadata["commit"].value for r in newest.records} == {
+        "unchanged"
+    }
 
 
 def test_dagster_cli_partition_range_lands_exact_recorded_rows(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(MINIMAL_INSTANCE_YAML)
+    warehouse = tmp_path / "warehouse"
     # NBA_ASSETS_SOURCE=replay: the code location starts its own loopback server
     # 2025-12-16 holds only the NBA Cup final (SeasonType IST), which the recordings lack:
     # the two ranges around it are everything the recorded Regular Season log can answer
-    for partition_range in ("2025-10-21...2025-12-15", "2025-12-17...2026-02-21"):
+    ranges = ("2025-10-21...2025-12-15", "2025-12-17...2026-02-21")
+    for partition_range in ranges:
         run(
             materialize_args("team_boxscores", "--partition-range", partition_range),
             cwd=REPO,
             DAGSTER_HOME=str(home),
             NBA_ASSETS_SOURCE="replay",
             NBA_ASSETS_RECORDINGS=str(FIXTURES),
-            NBA_ASSETS_WAREHOUSE=str(tmp_path / "warehouse"),
+            NBA_ASSETS_WAREHOUSE=str(warehouse),
             NBA_ASSETS_MIN_REQUEST_INTERVAL="0",
         )
-    files = sorted((tmp_path / "warehouse" / "team_boxscores").glob("*.parquet"))
-    assert len(files) == 123
-    landed = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    # an event per day, a commit per run
+    materialized = materialized_days(home, "team_boxscores")
+    assert materialized == days("2025-10-21", "2025-12-15") + days("2025-12-17", "2026-02-21")
+    assert len(materialized) == 123
+    assert table_version(warehouse, "team_boxscores") == 1
+    history = delta.history(str(warehouse), "team_boxscores")
+    assert [h["range"] for h in history] == list(reversed(ranges))
+    landed = published(warehouse, "team_boxscores")
     entry = fixture_body("leaguegamelog-d25cde14d9.json")["resultSets"][0]
     recorded = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
     assert len(landed) == len(recorded) == 1688
     assert landed["game_id"].nunique() == 844 and landed["game_date"].nunique() == 115
+    assert landed["source_sha256"].nunique() == 2  # one response per run
     key = ["game_id", "team_id"]
     left = landed.set_index(key).sort_index()
     right = recorded.rename(columns=str.lower).set_index(key).sort_index()
@@ -136,14 +183,22 @@ def test_dagster_cli_partition_range_lands_exact_recorded_rows(tmp_path):
     assert left["fg_pct"].tolist() == right["fg_pct"].tolist()
 
 
-def test_killed_run_leaves_no_partition_and_a_rerun_repairs(tmp_path, replay):
+def test_killed_run_commits_nothing_and_a_rerun_repairs(tmp_path, replay):
     env = instance_env(tmp_path, replay.url, MINIMAL_INSTANCE_YAML)
     args = materialize_args("team_boxscores", "--partition-range", "2025-11-01...2025-11-07")
     kill_while_fetching(args, env, replay)
-    boxscores = tmp_path / "warehouse" / "team_boxscores"
-    assert not boxscores.exists() or not list(boxscores.glob("*.parquet"))
+    warehouse = tmp_path / "warehouse"
+    assert not delta.exists(str(warehouse), "team_boxscores")
+    assert table_files(warehouse, "team_boxscores") == {}  # not a file, not a log entry
+    assert materialized_days(Path(env["DAGSTER_HOME"]), "team_boxscores") == []
     run(args, REPO, **env)
-    assert len(list(boxscores.glob("*.parquet"))) == 7
+    assert table_version(warehouse, "team_boxscores") == 0
+    week = days("2025-11-01", "2025-11-07")
+    assert materialized_days(Path(env["DAGSTER_HOME"]), "team_boxscores") == week
+    entry = fixture_body("leaguegamelog-d25cde14d9.json")["resultSets"][0]
+    recorded = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
+    landed = published(warehouse, "team_boxscores")
+    assert len(landed) == int(recorded["GAME_DATE"].isin(week).sum()) > 0
 
 
 def test_recover_frees_the_pool_after_a_killed_run(tmp_path, replay):
@@ -154,7 +209,8 @@ def test_recover_frees_the_pool_after_a_killed_run(tmp_path, replay):
     released = run([str(BIN / "nba-assets"), "recover"], tmp_path, **env)
     assert released.stdout.startswith("released ") and "pool slot freed" in released.stdout
     run(args, REPO, **env)  # would wait for the dead run's slot forever without recover
-    assert (tmp_path / "warehouse" / "teams.parquet").exists()
+    assert table_version(tmp_path / "warehouse", "teams") == 0
+    assert len(published(tmp_path / "warehouse", "teams")) == 45
     assert "nothing holds" in run([str(BIN / "nba-assets"), "recover"], tmp_path, **env).stdout
 
 
@@ -176,3 +232,5 @@ def test_api_steps_of_concurrent_runs_take_turns_in_the_pool(tmp_path, replay):
     assert [p.returncode for p in procs] == [0, 0], errors
     first, second = sorted(r["time"] for r in replay.requests_for())
     assert second - first >= 3  # the second run's request waited for the first to finish
+    # the same response twice: the second run found the table equal and made no commit
+    assert table_version(tmp_path / "warehouse", "teams") == 0
