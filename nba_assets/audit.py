@@ -139,13 +139,23 @@ def audited(
     before = published_days(warehouse, spec.name, start, end) if after_commit else None
     run = {"run_id": context.run_id, "step": _step_key(context), "asset": spec.name}
     commit = publish(warehouse, spec, frame, Selection.days(start, end), run)
-    extra: Mapping[str, object] = {}
+    counts: dict[str, object] = {}
     if not commit.unchanged:
         record_published(warehouse, requests, spec.name, commit.version, context.run_id)
         if after_commit is not None:
-            extra = after_commit(before, frame, commit)
+            facts = dict(after_commit(before, frame, commit))
+            # the detail goes once, as an observation: a materialization's metadata is copied
+            # onto every day of the range; only the small counts go there
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    description=f"what commit {commit.version} changed",
+                    metadata={"delta_version": commit.version, **facts},
+                )
+            )
+            counts = {k: v for k, v in facts.items() if isinstance(v, int)}
     context.log.info(_commit_line(spec, keys, commit))
-    yield dg.MaterializeResult(metadata={**commit.as_metadata(), **extra})
+    yield dg.MaterializeResult(metadata={**commit.as_metadata(), **counts})
 
 
 def _step_key(context: dg.AssetExecutionContext) -> str:

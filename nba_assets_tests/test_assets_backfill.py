@@ -84,10 +84,7 @@ def test_ranged_run_events_carry_each_days_own_rows_and_requests(synthetic, ware
             <= set(meta)
             <= DAY_KEYS
             | COMMIT_KEYS
-            | {
-                "revisions",
-                "revisions_detail",
-            }
+            | {"revisions"}
         )
         assert not set(meta) & SUMMARY_KEYS
         commits.append({k: meta[k] for k in COMMIT_KEYS})
