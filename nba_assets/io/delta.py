@@ -5,6 +5,27 @@ exactly its range (a `game_date` window, a set of seasons, or the whole table) i
 or makes none when its rows equal the published ones. Reads go through delta-rs' QueryBuilder
 (DataFusion), never the pyarrow-dataset path: short processes reading through that path abort
 at exit now and then (apache/arrow#34314).
+
+Writers, conflicts and S3 (decided here; docs/warehouse.md, "S3"):
+- A commit is the creation of `_delta_log/<N>.json`; on S3 delta-rs creates it with a
+  conditional PUT (`If-None-Match: *`), so of two writers racing for version N exactly one
+  wins. `storage_options` pins that (`AWS_CONDITIONAL_PUT=etag`); nothing here disables it,
+  renames unsafely or needs a DynamoDB lock (nba_assets_tests/production/test_s3_warehouse.py
+  proves it on moto: the loser's create is answered 412).
+- Overlapping writers of one table **queue in the Dagster pool `nba_api`**: every asset that
+  replaces rows of a warehouse table (reference tables, schedule, box scores, play-by-play)
+  and the maintenance op (optimize, vacuum) run in it, one step at a time by default. They do
+  not retry a conflicting commit themselves: a run's audit and its revisions were computed
+  against the version it read, so publishing over a newer version would be publishing rows
+  nobody audited against it. Writers that still overlap (a raised pool limit, a script) get
+  `CommitFailedError` from `replace` naming the table, the range and the version read:
+  nothing of the loser is visible, no commit is lost, and re-running it publishes on top of
+  the winner. Commits that do not conflict (other days or seasons, appends) are retried
+  by delta-rs itself (`max_commit_retries`).
+- A commit that fails for any other reason (S3 refusing or dropping the log PUT after the
+  data files were uploaded) raises `PublishError`: the table stays at the version read; the
+  uploaded files are referenced by no version and go with `vacuum`. If the PUT did land but
+  its answer was lost, `replace` finds its commit in the log and returns it.
 """
 
 from __future__ import annotations
@@ -12,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from nba_assets.partitions import season_of
 from nba_assets.schemas import TableSpec
@@ -164,12 +186,15 @@ def storage_options(uri: str) -> dict[str, str] | None:
     """object_store options for an s3:// table, from the standard AWS variables.
 
     delta-rs (≥ 1.6) commits to S3 with a conditional PUT of `_delta_log/N.json`
-    (`If-None-Match: *`): two writers can never both create version N. It is never disabled
-    here, and no unsafe-rename or DynamoDB lock is configured (docs/storage.md).
+    (`If-None-Match: *`): two writers can never both create version N. The option is set
+    explicitly (`etag`) so that an `AWS_CONDITIONAL_PUT=disabled` in the environment cannot turn
+    it off (that would make every commit fail); no unsafe-rename or DynamoDB lock is configured
+    (delta-rs ignores `AWS_S3_ALLOW_UNSAFE_RENAME` anyway). See "Writers, conflicts and S3"
+    above.
     """
     if not is_remote(uri):
         return None
-    options: dict[str, str] = {}
+    options: dict[str, str] = {"AWS_CONDITIONAL_PUT": "etag"}
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         options["AWS_ENDPOINT_URL"] = endpoint
@@ -254,11 +279,33 @@ def read_rows(
     columns: Sequence[str] | None = None,
     version: int | None = None,
 ) -> pa.Table:
-    """One committed version's rows of `selection`, in the table's order."""
+    """One committed version's rows of `selection`, in the table's order.
+
+    A declared column the version does not have (added to the table later, schema merge) reads
+    as nulls of its declared type.
+    """
     delta = open_table(warehouse, spec.name, version)
     stored = layout(spec)
     order = [c for c in stored.order if columns is None or c in columns]
-    return scan(delta, columns, (selection or Selection()).sql(bool(stored.partition_by)), order)
+    where = (selection or Selection()).sql(bool(stored.partition_by))
+    present = set(table_columns(delta))
+    if columns is None:
+        absent = [c for c in stored.schema().names if c not in present]
+        rows = scan(delta, None, where, order)
+    else:
+        absent = [c for c in columns if c not in present]
+        rows = scan(delta, [c for c in columns if c in present], where, order)
+    types = {f.name: f.type for f in stored.schema()}
+    for name in absent:
+        if name not in types:
+            raise KeyError(f"{spec.name}: no column {name!r} (columns: {sorted(present)})")
+        rows = rows.append_column(name, pa.nulls(rows.num_rows, types[name]))
+    return rows if columns is None else rows.select(list(columns))
+
+
+def table_columns(delta: DeltaTable) -> list[str]:
+    """The column names of the loaded version's schema."""
+    return list(delta.schema().to_arrow().names)
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
@@ -316,12 +363,15 @@ def replace(
     options = storage_options(uri)
     rows = rows.select(stored.schema().names).cast(stored.schema()).combine_chunks()
     predicate_sql = selection.sql(bool(stored.partition_by))
-    current = None
-    if DeltaTable.is_deltatable(uri, storage_options=options):
-        current = DeltaTable(uri, storage_options=options)
-        published = scan(current, stored.schema().names, predicate_sql, stored.order)
-        if _same_rows(published, rows):
-            return Commit(uri, current.version(), True, rows.num_rows)
+    current, replaced = _current(uri, options), 0
+    if current is not None:
+        present = set(table_columns(current))
+        names = [c for c in stored.schema().names if c in present]
+        published = scan(current, names, predicate_sql, [c for c in stored.order if c in present])
+        replaced = published.num_rows
+        # a declared column the table lacks: the table has to learn it, whatever the rows
+        if len(names) == len(stored.schema().names) and _same_rows(published, rows):
+            return Commit(uri, current.version(), True, rows.num_rows, removed_rows=replaced)
     commit_id = uuid.uuid4().hex
     properties = CommitProperties(
         custom_metadata={
@@ -332,27 +382,79 @@ def replace(
         },
         max_commit_retries=5,
     )
-    write_deltalake(
-        current if current is not None else uri,
-        rows,
-        mode="overwrite",
-        predicate=None if selection.everything else predicate_sql,
-        partition_by=stored.partition_by or None,
-        schema_mode="merge",
-        storage_options=options,
-        commit_properties=properties,
-    )
-    entry = find_commit(DeltaTable(uri, storage_options=options), commit_id)
+    try:
+        write_deltalake(
+            current if current is not None else uri,
+            rows,
+            mode="overwrite",
+            predicate=None if selection.everything else predicate_sql,
+            partition_by=stored.partition_by or None,
+            schema_mode="merge",
+            storage_options=options,
+            commit_properties=properties,
+        )
+    except Exception as exc:
+        entry = _landed_anyway(uri, options, commit_id)
+        if entry is None:
+            raise _commit_failure(spec, selection, uri, current, exc) from exc
+    else:
+        entry = find_commit(DeltaTable(uri, storage_options=options), commit_id)
     metrics = entry.get("operationMetrics", {})
     return Commit(
         uri,
         int(entry["version"]),
         False,
         rows.num_rows,
-        removed_rows=int(metrics.get("num_removed_rows", 0) or 0),
+        removed_rows=replaced,
         files_added=int(metrics.get("num_added_files", 0) or 0),
         files_removed=int(metrics.get("num_removed_files", 0) or 0),
     )
+
+
+class PublishError(RuntimeError):
+    """A commit that did not happen: nothing of the run is visible, the table is as it was."""
+
+
+def _current(uri: str, options: dict[str, str] | None) -> DeltaTable | None:
+    """The table's current version, or None if there is no table yet (one log listing)."""
+    try:
+        return DeltaTable(uri, storage_options=options)
+    except TableNotFoundError:
+        return None
+
+
+def _landed_anyway(uri: str, options: dict[str, str] | None, commit_id: str) -> dict | None:
+    """Our commit's history entry if it is in the log after all (a lost answer to the PUT)."""
+    try:
+        return find_commit(DeltaTable(uri, storage_options=options), commit_id, depth=10)
+    except Exception:  # no table, commit not there, or the store is still unreachable
+        return None
+
+
+def _commit_failure(
+    spec: TableSpec, selection: Selection, uri: str, read: DeltaTable | None, exc: Exception
+) -> Exception:
+    """One clear sentence first, the store's own error after it; a conflict stays a conflict."""
+    base = f"version {read.version()}" if read is not None else "no table yet"
+    cause = _plain(str(exc))
+    if isinstance(exc, CommitFailedError):
+        return CommitFailedError(
+            f"{spec.name} {selection.describe()}: another writer committed to {uri} first, "
+            f"over rows this run replaces (this run read {base}); nothing of this run was "
+            "published. Writers of one table queue in the Dagster pool `nba_api`; rerun the "
+            f"run to publish on top of the new version. delta-rs: {cause}"
+        )
+    return PublishError(
+        f"{spec.name} {selection.describe()}: the commit to {uri} did not happen, so nothing "
+        f"of this run is visible (the table stays at {base}; data files it uploaded are "
+        f"unreferenced until `vacuum`). Rerun the run to publish. Cause: {cause}"
+    )
+
+
+def _plain(message: str) -> str:
+    """An object_store error on one line, without its terminal colours."""
+    lines = (re.sub(r"\x1b\[[0-9;]*m|↳", "", line).strip() for line in message.splitlines())
+    return " / ".join(line for line in lines if line)
 
 
 def find_commit(delta: DeltaTable, commit_id: str, depth: int = 50) -> dict[str, Any]:
