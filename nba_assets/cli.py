@@ -1,4 +1,7 @@
-"""`nba-assets`: the offline demo, the replay server, and recovery after a killed run."""
+"""`nba-assets`: the offline demo, the replay server, recovery, and the warehouse's tables.
+
+Errors print one or two lines and exit non-zero; `--debug` (anywhere) shows the traceback.
+"""
 
 from __future__ import annotations
 
@@ -87,15 +90,15 @@ def run_demo(season: str, start: str, end: str) -> int:
 
 
 def _print_summary(result) -> None:
-    """One line per asset: rows, partitions, API calls and where the files are."""
+    """One line per asset: rows, partitions, API calls, and the table and its version."""
     by_asset: dict[str, list] = {}
     for event in result.get_asset_materialization_events():
         by_asset.setdefault(event.asset_key.to_user_string(), []).append(event.materialization)
-    summaries = {  # ranged steps report run-wide facts once, in a run-summary observation
-        e.asset_key.to_user_string(): e.asset_observation_data.asset_observation.metadata
-        for e in result.all_events
-        if e.event_type_value == "ASSET_OBSERVATION"
-    }
+    summaries: dict[str, dict] = {}  # ranged steps report run-wide facts once, in observations
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_OBSERVATION":
+            observed = e.asset_observation_data.asset_observation.metadata
+            summaries.setdefault(e.asset_key.to_user_string(), {}).update(observed)
     for asset, materializations in by_asset.items():
         meta = {k: getattr(v, "value", v) for k, v in materializations[0].metadata.items()}
         meta.update({k: getattr(v, "value", v) for k, v in summaries.get(asset, {}).items()})
@@ -105,7 +108,11 @@ def _print_summary(result) -> None:
             if materializations[0].partition
             else "unpartitioned"
         )
-        where = meta.get("path") or f"<warehouse>/{asset}/<YYYY-MM-DD>.parquet"
+        where = (
+            f"{meta['table_uri']} (version {meta.get('delta_version')})"
+            if "table_uri" in meta
+            else meta.get("path", "")
+        )
         print(
             f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {where}"
         )
@@ -174,19 +181,75 @@ def run_replay_server(args: argparse.Namespace) -> int:
 
 
 def run_health(warehouse: str, as_json: bool) -> int:
-    """Check the warehouse against the instance; non-zero exit when anything is wrong."""
+    """Check every table's log, files and versions against the instance; exit 1 on a problem."""
     ensure_instance_home()
     import dagster as dg
 
     from nba_assets import health
-    from nba_assets.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        result = health.run_health(instance, _warehouse(warehouse))
+    print(health.report(result, as_json))
+    return 1 if result.problems else 0
+
+
+def _warehouse(given: str | None) -> str:
     from nba_assets.settings import Settings
 
-    keys = [spec.key for spec in defs.resolve_all_asset_specs()]
+    return given or Settings.from_env().warehouse
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """A table's versions, newest first (reads only the Delta log)."""
+    import json
+
+    from nba_assets import versions
+
+    limit = None if args.limit == 0 else args.limit
+    rows = versions.history_rows(_warehouse(args.warehouse), args.table, limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(versions.format_history(args.table, rows, limited=limit is not None))
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """Restore an earlier version as a new commit, recorded in the Dagster instance."""
+    ensure_instance_home()
+    import dagster as dg
+
+    from nba_assets import versions
+
     with dg.DagsterInstance.get() as instance:
-        problems = health.run_health(instance, warehouse or Settings.from_env().warehouse, keys)
-    print(health.report(problems, as_json))
-    return 1 if problems else 0
+        result = versions.rollback(
+            _warehouse(args.warehouse), args.table, args.to_version, instance
+        )
+    print(versions.describe(result))
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Old daily-file layout to Delta tables; exit 1 if any table could not be migrated."""
+    from nba_assets import migrate
+
+    warehouse = _warehouse(args.warehouse)
+    results, errors = migrate.migrate(warehouse, remove=args.remove_old)
+    if results:
+        ensure_instance_home()
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            migrate.record(instance, warehouse, results)
+    for result in results:
+        print(result)
+    for error in errors:
+        print(f"not migrated: {error}", file=sys.stderr)
+    if not results and not errors:
+        print(f"nothing to migrate: no old-layout files in {warehouse}")
+    elif results and not args.remove_old and not errors:
+        print("old files kept: `nba-assets migrate --remove-old` deletes them")
+    return 1 if errors else 0
 
 
 def run_sql(args: argparse.Namespace) -> int:
@@ -200,6 +263,7 @@ def run_sql(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nba-assets", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (anywhere in argv)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
@@ -215,7 +279,30 @@ def build_parser() -> argparse.ArgumentParser:
         "health", help="verify the warehouse against the instance (exit 1 on any problem)"
     )
     health.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
-    health.add_argument("--json", action="store_true", help="the problems as JSON")
+    health.add_argument("--json", action="store_true", help="the report as JSON")
+
+    history = commands.add_parser(
+        "history", help="a table's versions: time, operation, run, range, rows"
+    )
+    history.add_argument("table", help="e.g. team_boxscores")
+    history.add_argument("--limit", type=int, default=20, help="newest N versions (0: all)")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
+
+    rollback = commands.add_parser(
+        "rollback", help="restore an earlier version of a table as a new commit"
+    )
+    rollback.add_argument("table", help="e.g. team_boxscores")
+    rollback.add_argument("--to-version", type=int, required=True, help="the version to restore")
+    rollback.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
+
+    migrate = commands.add_parser(
+        "migrate", help="turn a daily-file warehouse (before Delta) into Delta tables"
+    )
+    migrate.add_argument("--warehouse", default="", help="default: NBA_ASSETS_WAREHOUSE")
+    migrate.add_argument(
+        "--remove-old", action="store_true", help="delete the old files of verified tables"
+    )
 
     status = commands.add_parser("status", help="partitions, requests and archive size")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -274,8 +361,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_FLAG = "--debug"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; an error is one or two lines and exit 1 unless `--debug` is given."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = DEBUG_FLAG in argv
+    args = build_parser().parse_args([a for a in argv if a != DEBUG_FLAG])
+    args.debug = debug
+    try:
+        return dispatch(args)
+    except Exception as exc:
+        if debug:
+            raise
+        print(error_message(args.command, exc), file=sys.stderr)
+        return 1
+
+
+def error_message(command: str, exc: Exception) -> str:
+    """`nba-assets CMD: message` (its first line), and the hint that --debug shows more."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    first = (
+        lines[0]
+        if isinstance(exc, LookupError | ValueError | RuntimeError | OSError)
+        else f"{type(exc).__name__}: {lines[0]}"
+    )
+    return f"nba-assets {command}: {first}\n(run again with --debug for the traceback)"
+
+
+def dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return run_demo(args.season, args.start, args.end)
     if args.command == "recover":
@@ -293,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_status(args.json, args.days)
     if args.command == "sql":
         return run_sql(args)
+    if args.command == "history":
+        return run_history(args)
+    if args.command == "rollback":
+        return run_rollback(args)
+    if args.command == "migrate":
+        return run_migrate(args)
     return run_replay_server(args)
 
 

@@ -12,12 +12,14 @@ from nba_assets.assets.training import build_training_snapshot
 from nba_assets.automation import build_schedules
 from nba_assets.health import health_job, health_schedule
 from nba_assets.io.manager import DeltaIOManager
+from nba_assets.maintenance import table_maintenance_job, table_maintenance_sensor
 from nba_assets.schemas import TABLES
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
 PLAY_BY_PLAY_ASSETS = [play_by_play]
+
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Same keys in every environment; only the values differ."""
@@ -79,11 +81,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ],
             settings,
         ),
-        jobs=[reference_job, boxscores_job, play_by_play_job, health_job],
+        jobs=[reference_job, boxscores_job, play_by_play_job, health_job, table_maintenance_job],
         schedules=[
             *build_schedules(settings.schedule_hour, settings.correction_days),
             health_schedule,
         ],
+        # Delta optimize + vacuum after new box-score / play-by-play commits
+        sensors=[table_maintenance_sensor],
         resources=build_resources(settings),
     )
 

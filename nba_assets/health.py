@@ -1,173 +1,398 @@
-"""`nba-assets health`: the warehouse checked against what the instance says was materialized.
+"""`nba-assets health`: every Delta table checked against its own log and the Dagster instance.
 
-Every materialized partition's file must exist and hold the rows its materialization
-recorded; no file may sit in the warehouse without a materialization (orphans) or half
-written (temporary files); and the raw archive must hold every response a file's provenance
-names. Each problem is reported by path, so an operator knows what to re-materialize.
+Per table: every data file of the current version exists with the size its log records,
+its Parquet footer holds the rows the log counts, and it reads end to end. Data files no
+version in the log names are orphans (younger than an hour they may belong to a commit in
+progress: noted, not a problem). Versions whose files are gone cannot be time-travelled to:
+a problem inside the retention window (`NBA_ASSETS_RETENTION_DAYS`, vacuum promises those),
+a note beyond it. A table whose version is behind the `delta_version` the instance recorded
+(a copy restored over it, say) is a problem; so is a table the instance recorded that is
+not there, and old-layout files of a table never migrated. Exit 1 on any problem.
 """
 
+import datetime as dt
+import itertools
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import unquote
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from nba_assets.io.parquet import PROVENANCE_KEY
+from nba_assets.io import delta
 from nba_assets.io.storage import as_upath
+from nba_assets.maintenance import retention_days, warehouse_tables
+from nba_assets.migrate import DAY_FILE, SEASON_FILE, migration_commit
+from nba_assets.schemas import TABLES
 
-#: Warehouse areas that are not asset outputs (the archive is checked through provenance).
-NOT_OUTPUTS = ("raw", "_quarantine", "_revisions", "_staging")
-TEMP_PREFIX = ".tmp-"
-_PAGE = 1000
+LOG_DIR = "_delta_log"
+#: Unreferenced files younger than this may be a commit in progress.
+ORPHAN_GRACE = dt.timedelta(hours=1)
+#: Newest events per asset searched for a recorded `delta_version`.
+_RECENT_EVENTS = 50
+_COMMIT = re.compile(r"^(\d{20})\.json$")
 
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing | unreadable | row_count | orphan | temporary | archive_missing
+    # missing | size | row_count | unreadable | orphan | unreachable | behind | table_missing
+    # | not_migrated
+    kind: str
     path: str
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.kind:<15} {self.path}: {self.detail}"
+        return f"{self.kind:<13} {self.path}: {self.detail}"
+
+
+@dataclass
+class TableHealth:
+    """What was checked of one table."""
+
+    table: str
+    delta_version: int = -1
+    files: int = 0
+    rows: int = 0
+    versions_in_log: int = 0
+    oldest_reachable_version: int | None = None
+
+
+@dataclass
+class HealthResult:
+    warehouse: str
+    tables: list[TableHealth] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the log -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LogEntry:
+    """One commit of the log: when, and which data files it added and removed."""
+
+    version: int
+    timestamp: dt.datetime
+    adds: dict[str, int]
+    removes: set[str]
+
+
+def read_log(root: UPath) -> list[LogEntry]:
+    """Every JSON commit still in `_delta_log`, oldest first."""
+    log = root / LOG_DIR
+    names = sorted(p.name for p in log.iterdir() if _COMMIT.match(p.name))
+    return [_parse_commit(int(name[:20]), (log / name).read_text()) for name in names]
+
+
+def _parse_commit(version: int, text: str) -> LogEntry:
+    entry = LogEntry(version, dt.datetime.fromtimestamp(0, dt.UTC), {}, set())
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        action = json.loads(line)
+        if "add" in action:
+            entry.adds[unquote(action["add"]["path"])] = int(action["add"].get("size", -1))
+        elif "remove" in action:
+            entry.removes.add(unquote(action["remove"]["path"]))
+        elif "commitInfo" in action and "timestamp" in action["commitInfo"]:
+            millis = action["commitInfo"]["timestamp"]
+            entry.timestamp = dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+    return entry
+
+
+@dataclass
+class Replay:
+    """What replaying the log found: every data file any version names, and versions with
+    files gone (version, how many, one of them)."""
+
+    referenced: set[str] = field(default_factory=set)
+    gone: list[tuple[int, int, str]] = field(default_factory=list)
+    oldest_reachable: int | None = None
+
+
+def replay(warehouse: str, table: str, log: list[LogEntry], present: set[str]) -> Replay:
+    """Each version's files, replayed from the oldest commit the log still holds."""
+    found, active, missing = Replay(), set(), set()
+    if log and log[0].version > 0:  # older commits cleaned up: start from delta-rs' state
+        start = delta.open_table(warehouse, table, log[0].version)
+        first = pa.table(start.get_add_actions(flatten=True)).column("path").to_pylist()
+        log = [
+            LogEntry(log[0].version, log[0].timestamp, dict.fromkeys(first, -1), set()),
+            *log[1:],
+        ]
+    for entry in log:
+        active -= entry.removes
+        missing -= entry.removes
+        active |= set(entry.adds)
+        missing |= {path for path in entry.adds if path not in present}
+        found.referenced |= set(entry.adds)
+        if missing:
+            found.gone.append((entry.version, len(missing), min(missing)))
+        elif found.oldest_reachable is None:
+            found.oldest_reachable = entry.version
+    return found
+
+
+# -- the files -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Recorded:
-    """The latest materialization of one asset partition (partition None: unpartitioned)."""
-
-    asset: str
-    partition: str | None
-    rows: int | None
+class Listed:
+    size: int
+    modified: dt.datetime
 
 
-def recorded_rows(metadata: dict, partition: str | None) -> int | None:
-    """Rows a materialization recorded for its partition (single-partition or ranged event)."""
-    value = metadata.get("dagster/row_count")
-    if value is not None:
-        return int(getattr(value, "value", value))
-    by_partition = metadata.get("rows_by_partition")
-    if by_partition is not None and partition is not None:
-        rows = getattr(by_partition, "value", by_partition).get(partition)
-        return None if rows is None else int(rows)
-    return None
-
-
-def latest_materializations(
-    instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey]
-) -> Iterator[Recorded]:
-    """The newest materialization per partition of each asset, paging through the event log."""
-    for key in asset_keys:
-        latest: dict[str | None, Recorded] = {}
-        cursor = None
-        while True:
-            page = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key), limit=_PAGE, cursor=cursor, ascending=True
-            )
-            for record in page.records:
-                materialization = record.asset_materialization
-                if materialization is None:
-                    continue
-                partition = materialization.partition
-                rows = recorded_rows(dict(materialization.metadata), partition)
-                latest[partition] = Recorded(key.to_user_string(), partition, rows)
-            if not page.has_more:
-                break
-            cursor = page.cursor
-        yield from latest.values()
-
-
-def output_path(warehouse: UPath, record: Recorded) -> UPath:
-    """Where the IO manager put it: `<asset>/<partition>.parquet` or `<asset>.parquet`."""
-    if record.partition is None:
-        return warehouse / f"{record.asset}.parquet"
-    return warehouse / record.asset / f"{record.partition}.parquet"
-
-
-def check_warehouse(
-    warehouse: UPath, records: Iterable[Recorded], verify_archive: bool = True
-) -> list[Problem]:
-    problems: list[Problem] = []
-    expected: set[str] = set()
-    for record in records:
-        path = output_path(warehouse, record)
-        expected.add(_relative(warehouse, path))
-        problems += _check_file(warehouse, path, record, verify_archive)
-    problems += _stray_files(warehouse, expected)
-    return problems
-
-
-def _check_file(
-    warehouse: UPath, path: UPath, record: Recorded, verify_archive: bool
-) -> list[Problem]:
-    where = _relative(warehouse, path)
-    if not path.exists():
-        return [Problem("missing", where, "materialized, but no file is there")]
-    try:
-        with path.open("rb") as handle:
-            meta = pq.ParquetFile(handle).metadata
-    except Exception as exc:  # truncated or overwritten: pyarrow names what it could not read
-        return [Problem("unreadable", where, f"not a readable Parquet file ({exc})")]
-    problems = []
-    if record.rows is not None and meta.num_rows != record.rows:
-        problems.append(
-            Problem(
-                "row_count",
-                where,
-                f"holds {meta.num_rows} rows, materialization recorded {record.rows}",
-            )
-        )
-    if verify_archive:
-        provenance = json.loads((meta.metadata or {}).get(PROVENANCE_KEY, b"[]"))
-        for request in provenance:
-            archived = request.get("archive")
-            if archived and not (warehouse / archived).exists():
-                problems.append(
-                    Problem(
-                        "archive_missing",
-                        where,
-                        f"provenance names {archived} ({request.get('endpoint')}), not in the archive",
-                    )
-                )
-    return problems
-
-
-def _stray_files(warehouse: UPath, expected: set[str]) -> list[Problem]:
-    """Temporary files anywhere; outputs no materialization accounts for."""
-    problems = []
-    if not warehouse.exists():
-        return problems
-    for path in sorted(warehouse.rglob("*")):
-        if not path.is_file():
+def list_data_files(root: UPath) -> dict[str, Listed]:
+    """Every file under the table but its log and `_`/`.` folders, relative to the table."""
+    found = root.fs.find(root.path, detail=True)
+    prefix = root.path.rstrip("/") + "/"
+    files = {}
+    for name, info in found.items():
+        relative = name.removeprefix(prefix)
+        if info.get("type") == "directory" or any(
+            part.startswith(("_", ".")) for part in relative.split("/")
+        ):
             continue
-        relative = _relative(warehouse, path)
-        if path.name.startswith(TEMP_PREFIX):
-            problems.append(Problem("temporary", relative, "left by an interrupted write"))
-        elif relative.split("/", 1)[0] not in NOT_OUTPUTS and relative not in expected:
-            problems.append(
-                Problem("orphan", relative, "no materialization recorded for this file")
-            )
+        files[relative] = Listed(int(info.get("size", -1)), _modified(info))
+    return files
+
+
+def _modified(info: dict[str, Any]) -> dt.datetime:
+    stamp = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+    if isinstance(stamp, dt.datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromtimestamp(float(stamp or 0), dt.UTC)
+
+
+def read_through(path: UPath) -> int:
+    """Read a Parquet file's every row group; returns the rows its footer declares."""
+    with path.open("rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        for group in range(parquet.num_row_groups):
+            parquet.read_row_group(group, use_threads=False)
+        return parquet.metadata.num_rows
+
+
+def check_current_files(
+    root: UPath, table: str, delta_table: Any, listed: dict[str, Listed]
+) -> tuple[list[Problem], int]:
+    """Each file of the current version: there, its logged size, its logged rows, readable."""
+    actions = pa.table(delta_table.get_add_actions(flatten=True))
+    problems, rows = [], 0
+    for path, size, records in zip(
+        *(actions.column(c).to_pylist() for c in ("path", "size_bytes", "num_records")),
+        strict=True,
+    ):
+        where = f"{table}/{path}"
+        rows += records or 0
+        if path not in listed:
+            problems.append(Problem("missing", where, "in the current version, not on storage"))
+        elif listed[path].size != size:
+            detail = f"{listed[path].size} bytes on storage, the log records {size}"
+            problems.append(Problem("size", where, detail))
+        else:
+            problems += _check_readable(root / path, where, records)
+    return problems, rows
+
+
+def _check_readable(path: UPath, where: str, records: int | None) -> list[Problem]:
+    try:
+        declared = read_through(path)
+    except Exception as exc:  # pyarrow names what it could not read
+        return [Problem("unreadable", where, f"does not read as Parquet ({exc})")]
+    if records is not None and declared != records:
+        return [Problem("row_count", where, f"holds {declared} rows, the log records {records}")]
+    return []
+
+
+# -- one table -----------------------------------------------------------------------------------
+
+
+def check_table(
+    warehouse: str, table: str, retention: float, now: dt.datetime
+) -> tuple[TableHealth, list[Problem], list[str]]:
+    """The current version's files, orphans, unreachable versions and old-layout files."""
+    root = as_upath(delta.table_uri(warehouse, table))
+    current = delta.open_table(warehouse, table)
+    listed = list_data_files(root)
+    problems, rows = check_current_files(root, table, current, listed)
+    log = read_log(root)
+    summary = TableHealth(table, current.version(), len(current.file_uris()), rows, len(log))
+    found = replay(warehouse, table, log, set(listed))
+    summary.oldest_reachable_version = found.oldest_reachable
+    notes: list[str] = []
+    problems += _orphans(table, listed, found.referenced, now, notes)
+    promised_from = _promised_from(log, now - dt.timedelta(days=retention))
+    gone = [g for g in found.gone if g[0] != current.version()]  # its files are checked above
+    problems += _unreachable_problems(table, gone, promised_from, retention, notes)
+    problems += _old_layout(warehouse, table, listed, notes)
+    return summary, problems, notes
+
+
+def _orphans(
+    table: str, listed: dict[str, Listed], referenced: set[str], now: dt.datetime, notes: list[str]
+) -> list[Problem]:
+    problems, young = [], 0
+    for path, info in sorted(listed.items()):
+        if path in referenced or _is_old_layout(path):
+            continue
+        if now - info.modified < ORPHAN_GRACE:
+            young += 1
+            continue
+        problems.append(Problem("orphan", f"{table}/{path}", "a data file no version names"))
+    if young:
+        notes.append(
+            f"{table}: {young} unreferenced file(s) younger than an hour (a commit in progress?)"
+        )
     return problems
 
 
-def _relative(warehouse: UPath, path: UPath) -> str:
-    return str(path.path)[len(str(warehouse.path)) :].lstrip("/")
+def _promised_from(log: list[LogEntry], cutoff: dt.datetime) -> int:
+    """The oldest version vacuum promises to keep: it was current at some time after `cutoff`."""
+    for older, newer in itertools.pairwise(log):
+        if newer.timestamp >= cutoff:
+            return older.version
+    return log[-1].version if log else 0
+
+
+def _unreachable_problems(
+    table: str,
+    gone: list[tuple[int, int, str]],
+    promised_from: int,
+    retention: float,
+    notes: list[str],
+) -> list[Problem]:
+    """One problem for the versions inside the retention whose files are gone; a note for
+    those beyond it (vacuum deleted their files as intended)."""
+    expired = [version for version, _, _ in gone if version < promised_from]
+    if expired:
+        notes.append(
+            f"{table}: version(s) {_ranges(expired)} are older than the {retention:g}-day "
+            "retention and were vacuumed (time travel to them fails, as intended)"
+        )
+    promised = [(version, example) for version, _, example in gone if version >= promised_from]
+    if not promised:
+        return []
+    detail = (
+        f"version(s) {_ranges([v for v, _ in promised])} lost data files (e.g. "
+        f"{promised[0][1]}): time travel and rollback to them fail inside the "
+        f"{retention:g}-day retention"
+    )
+    return [Problem("unreachable", table, detail)]
+
+
+def _ranges(versions: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2, 5'."""
+    spans: list[list[int]] = []
+    for v in versions:
+        if spans and v == spans[-1][1] + 1:
+            spans[-1][1] = v
+        else:
+            spans.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _is_old_layout(path: str) -> bool:
+    return "/" not in path and bool(DAY_FILE.match(path) or SEASON_FILE.match(path))
+
+
+def _old_layout(
+    warehouse: str, table: str, listed: dict[str, Listed], notes: list[str]
+) -> list[Problem]:
+    """Old daily files in the table's folder: kept after a migration, a problem before one."""
+    old = [p for p in listed if _is_old_layout(p)]
+    if not old:
+        return []
+    if migration_commit(warehouse, table) is not None:
+        notes.append(
+            f"{table}: {len(old)} old-layout file(s) kept beside the Delta table "
+            "(`nba-assets migrate --remove-old` deletes them)"
+        )
+        return []
+    detail = f"{len(old)} old-layout file(s) never migrated: run `nba-assets migrate`"
+    return [Problem("not_migrated", f"{table}/", detail)]
+
+
+# -- the instance --------------------------------------------------------------------------------
+
+
+def recorded_version(instance: dg.DagsterInstance, table: str, uri: str) -> int | None:
+    """The highest `delta_version` the instance's newest events of the asset record for `uri`."""
+    key = dg.AssetKey(table)
+    records = [
+        *instance.fetch_materializations(key, limit=_RECENT_EVENTS).records,
+        *instance.fetch_observations(key, limit=_RECENT_EVENTS).records,
+    ]
+    versions = []
+    for record in records:
+        event = record.asset_materialization or record.asset_observation
+        metadata = {k: getattr(v, "value", v) for k, v in (event.metadata if event else {}).items()}
+        if "delta_version" in metadata and metadata.get("table_uri", uri) == uri:
+            versions.append(int(metadata["delta_version"]))
+    return max(versions, default=None)
+
+
+def check_instance(
+    instance: dg.DagsterInstance, warehouse: str, tables: Iterable[TableHealth]
+) -> list[Problem]:
+    """Tables behind what Dagster recorded, and recorded tables that are not there."""
+    versions = {t.table: t.delta_version for t in tables}
+    problems = []
+    for table in sorted(TABLES):
+        uri = delta.table_uri(warehouse, table)
+        recorded = recorded_version(instance, table, uri)
+        if recorded is None:
+            continue
+        if table not in versions:
+            detail = f"Dagster recorded version {recorded}; there is no Delta table"
+            problems.append(Problem("table_missing", table, detail))
+        elif versions[table] < recorded:
+            detail = f"at version {versions[table]}, Dagster recorded version {recorded}"
+            problems.append(Problem("behind", table, detail))
+    return problems
+
+
+# -- the whole warehouse -------------------------------------------------------------------------
 
 
 def run_health(
-    instance: dg.DagsterInstance, warehouse: str, asset_keys: Iterable[dg.AssetKey]
-) -> list[Problem]:
-    root = as_upath(warehouse)
-    return check_warehouse(root, list(latest_materializations(instance, asset_keys)))
+    instance: dg.DagsterInstance | None, warehouse: str, now: dt.datetime | None = None
+) -> HealthResult:
+    """Every Delta table of the warehouse, then the instance's record of the asset tables."""
+    now = now or dt.datetime.now(dt.UTC)
+    retention = retention_days()
+    result = HealthResult(warehouse)
+    if not as_upath(warehouse).exists():
+        result.problems.append(Problem("missing", warehouse, "no warehouse here"))
+    for table in warehouse_tables(warehouse):
+        summary, problems, notes = check_table(warehouse, table, retention, now)
+        result.tables.append(summary)
+        result.problems += problems
+        result.notes += notes
+    if instance is not None:
+        result.problems += check_instance(instance, warehouse, result.tables)
+    return result
 
 
-def report(problems: list[Problem], as_json: bool = False) -> str:
+def report(result: HealthResult, as_json: bool = False) -> str:
     if as_json:
-        return json.dumps([asdict(p) for p in problems], indent=2)
-    if not problems:
-        return "healthy: every materialized partition's file is there with its recorded rows"
-    lines = [f"{len(problems)} problem(s):", *(f"  {p}" for p in problems)]
+        return json.dumps(asdict(result), indent=2, default=str)
+    files = sum(t.files for t in result.tables)
+    lines = [
+        f"healthy: {len(result.tables)} tables, {files} data files verified in {result.warehouse}"
+        if not result.problems
+        else f"{len(result.problems)} problem(s) in {result.warehouse}:",
+        *(f"  {p}" for p in result.problems),
+        *(
+            f"  {t.table}: version {t.delta_version}, {t.files} files, {t.rows} rows"
+            for t in result.tables
+        ),
+        *(f"  note: {n}" for n in result.notes),
+    ]
     return "\n".join(lines)
 
 
@@ -177,22 +402,20 @@ class HealthConfig(dg.Config):
 
 @dg.op
 def warehouse_health(context: dg.OpExecutionContext, config: HealthConfig) -> None:
-    """Fail (with the report) when the warehouse disagrees with the instance."""
-    from nba_assets.definitions import defs
+    """Fail (with the report) when a table disagrees with its log, its files or the instance."""
     from nba_assets.settings import Settings
 
     warehouse = config.warehouse or Settings.from_env().warehouse
-    keys = [spec.key for spec in defs.resolve_all_asset_specs()]
-    problems = run_health(context.instance, warehouse, keys)
-    context.log.info(report(problems))
-    if problems:
+    result = run_health(context.instance, warehouse)
+    context.log.info(report(result))
+    if result.problems:
         raise dg.Failure(
-            description=report(problems),
-            metadata={"problems": dg.MetadataValue.json([asdict(p) for p in problems])},
+            description=report(result),
+            metadata={"problems": dg.MetadataValue.json([asdict(p) for p in result.problems])},
         )
 
 
-@dg.job(description="Verify the warehouse against the instance (nba-assets health)")
+@dg.job(description="Verify every warehouse table's files and versions (nba-assets health)")
 def health_job() -> None:
     warehouse_health()
 
