@@ -254,9 +254,16 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_sql(args: argparse.Namespace) -> int:
     """Print the result of one SQL query over the warehouse (DuckDB; see nba_assets/sql.py)."""
-    from nba_assets.sql import query
+    from nba_assets.sql import describe_error, query
 
-    frame = query(args.query, warehouse=args.warehouse)
+    try:
+        frame = query(args.query, warehouse=args.warehouse)
+    except Exception as exc:
+        message = describe_error(exc)
+        if message is None or getattr(args, "debug", False):
+            raise
+        print(f"nba-assets sql: {message}", file=sys.stderr)
+        return 1
     print(frame.to_csv(index=False) if args.csv else frame.to_string(index=False))
     return 0
 

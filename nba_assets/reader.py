@@ -1,85 +1,194 @@
-"""`nba_assets.read` (module `reader`): any history, season files first, newer days after.
+"""`nba_assets.read` (module `reader`): one committed version of any warehouse table.
 
-Everything downstream (models, exports, checks over history, training snapshots) reads through
-here instead of globbing thousands of daily files: a season costs one file when its season
-file is current, plus only the days re-materialized or ingested after its last compaction.
+A read opens the table's Delta log once, at its current version, at `version` or as it was at
+`as_of`, and scans that version's files through delta-rs' QueryBuilder (DataFusion): seasons
+and DNF filters become SQL, so season partitions and Parquet statistics prune the scan. A
+commit landing meanwhile is not seen at all, never half. Everything downstream (models,
+exports, `nba-assets sql`, the DVC snapshot) reads through here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
-from upath import UPath
+from deltalake import DeltaTable, QueryBuilder
 
-from nba_assets.io.datasets import dataset, list_files, to_frame
-from nba_assets.io.storage import as_upath
-from nba_assets.partitions import season_of, season_start_year
-from nba_assets.schemas import PLAY_BY_PLAY, PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
+from nba_assets.io import delta
+from nba_assets.io.delta import SEASON, TableMissingError
+from nba_assets.partitions import season_start_year
+from nba_assets.schemas import TABLES, TableSpec
 
-#: Tables with a season layer (`<table>_by_season`), readable through `read`.
-READABLE: dict[str, TableSpec] = {
-    t.name: t for t in (TEAM_BOXSCORES, PLAYER_BOXSCORES, PLAY_BY_PLAY)
-}
-SEASON_SUFFIX = "_by_season"
+#: Tables kept beside the published ones, with no declared schema: read with their stored columns.
+INTERNAL_TABLES = ("revisions", "raw_responses")
+#: Sort columns of a table without a declared key, in this order where present.
+_ORDER_HINTS = ("game_date", "delta_version", "fetched_at", "game_id", "team_id", "player_id")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: DataFusion settings of every read: plain strings, not string views (casting those back to the
+#: plain types pandas and Parquet writers expect costs a tenth of a second per 600k rows).
+SESSION = {"datafusion.execution.parquet.schema_force_view_types": "false"}
+_DNF_OPS = {"=": "=", "==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 Filters = pc.Expression | Sequence[Any] | None
 
 
-@dataclass
-class ReadPlan:
-    """Which files a read touches: season files, and the daily files that supersede them."""
-
-    season_files: list[UPath] = field(default_factory=list)
-    daily_files: list[UPath] = field(default_factory=list)
-    #: days read from daily files although their season has a season file (newer than it)
-    superseded_days: list[dt.date] = field(default_factory=list)
+class ReadError(ValueError):
+    """A read naming something its table does not have: a column, a season, a filter."""
 
 
-def warehouse_path(warehouse: str | None = None, storage_options: Mapping | None = None) -> UPath:
-    """The warehouse as configured (`NBA_ASSETS_WAREHOUSE`) or given, local or s3://."""
+class UnknownTableError(TableMissingError, ValueError):
+    """A table name the warehouse has never had and nba_assets does not know."""
+
+
+def known_tables() -> list[str]:
+    """Every table name `read` accepts without looking at the warehouse."""
+    return sorted({*TABLES, *INTERNAL_TABLES})
+
+
+def resolve_warehouse(warehouse: str | None = None) -> str:
+    """The warehouse given or configured (`NBA_ASSETS_WAREHOUSE`); a missing local one is named."""
     if warehouse is None:
         from nba_assets.settings import Settings
 
         warehouse = Settings.from_env().warehouse
-    if storage_options and "://" in warehouse:
-        return UPath(warehouse, **storage_options)
-    return as_upath(warehouse)
+    warehouse = str(warehouse)
+    if not delta.is_remote(warehouse):
+        local = os.path.abspath(warehouse.removeprefix("file://"))
+        if not os.path.isdir(local):
+            raise TableMissingError(
+                f"no warehouse at {local}: materialize something first, "
+                "or set NBA_ASSETS_WAREHOUSE (or warehouse=) to an existing one"
+            )
+    return warehouse
 
 
-def plan_read(root: UPath, table: str, seasons: Iterable[str] | None = None) -> ReadPlan:
-    """Season files where current, daily files for days written at or after their season file.
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed version of one table, opened once; every scan of it reads that version."""
 
-    Currency comes from one listing of each directory (modification times), not from opening
-    files: a day re-materialized after its season was compacted is newer than the season file.
-    """
-    daily_dir, season_dir = root / table, root / f"{table}{SEASON_SUFFIX}"
-    days = {name.removesuffix(".parquet"): m for name, m in list_files(daily_dir).items()}
-    season_files = {name.removesuffix(".parquet"): m for name, m in list_files(season_dir).items()}
-    days_by_season: dict[str, dict[str, float]] = {}
-    for day, mtime in days.items():
-        days_by_season.setdefault(season_of(dt.date.fromisoformat(day)), {})[day] = mtime
-    wanted = sorted(set(days_by_season) | set(season_files)) if seasons is None else seasons
-    wanted = sorted(wanted, key=season_start_year)  # chronological: season files concatenate sorted
-    plan = ReadPlan()
-    for season in wanted:
-        season_start_year(season)  # a clear error for a malformed season
-        own_days = days_by_season.get(season, {})
-        compacted = season_files.get(season)
-        if compacted is None:
-            newer = sorted(own_days)
-        else:
-            plan.season_files.append(season_dir / f"{season}.parquet")
-            newer = sorted(day for day, mtime in own_days.items() if mtime >= compacted)
-            plan.superseded_days += [dt.date.fromisoformat(day) for day in newer]
-        plan.daily_files += [daily_dir / f"{day}.parquet" for day in newer]
-    return plan
+    name: str
+    table: DeltaTable
+    spec: TableSpec | None
+    #: every column the version stores, `season` and `source_sha256` included
+    stored: tuple[str, ...]
+
+    @property
+    def version(self) -> int:
+        return self.table.version()
+
+    @property
+    def declared(self) -> dict[str, pa.DataType]:
+        """The declared columns (and stored extras) with their types; none for internal tables."""
+        if self.spec is None:
+            return {}
+        return {f.name: f.type for f in delta.layout(self.spec).schema()}
+
+    @property
+    def readable(self) -> list[str]:
+        """Stored columns, then declared ones this version predates (they read as nulls)."""
+        return [*self.stored, *(c for c in self.declared if c not in self.stored)]
+
+    @property
+    def columns(self) -> list[str]:
+        """What a read returns by default: the declared columns, else every stored one."""
+        return self.spec.names if self.spec is not None else list(self.stored)
+
+    @property
+    def order(self) -> list[str]:
+        """game_date and the key where declared, else the columns of `_ORDER_HINTS` present."""
+        hints = delta.layout(self.spec).order if self.spec is not None else _ORDER_HINTS
+        return [c for c in hints if c in self.stored]
+
+
+def open_snapshot(
+    table: str,
+    version: int | None = None,
+    as_of: dt.datetime | str | None = None,
+    *,
+    warehouse: str | None = None,
+) -> Snapshot:
+    """`table` at its current version, at `version`, or as it was at time `as_of`."""
+    if version is not None and as_of is not None:
+        raise ReadError(f"{table}: give version or as_of, not both")
+    if not isinstance(table, str) or not _NAME.fullmatch(table):
+        raise UnknownTableError(f"unknown table {table!r}; tables: {', '.join(known_tables())}")
+    root = resolve_warehouse(warehouse)
+    if table not in known_tables() and not delta.exists(root, table):
+        raise UnknownTableError(
+            f"unknown table {table!r}: not a table of nba_assets ({', '.join(known_tables())}) "
+            f"and not a Delta table in warehouse {root}"
+        )
+    if version is not None and (isinstance(version, bool) or int(version) < 0):
+        raise ReadError(f"{table}: version must be a number >= 0, not {version!r}")
+    when = None if as_of is None else _instant(table, as_of)
+    opened = delta.open_table(root, table, None if version is None else int(version), when)
+    if when is not None and opened.version() == 0:
+        _check_existed(root, table, when)
+    stored = tuple(delta.table_columns(opened))
+    return Snapshot(table, opened, TABLES.get(table), stored)
+
+
+def _instant(table: str, as_of: dt.datetime | str) -> dt.datetime:
+    """`as_of` as an aware datetime (naive means UTC, as in `delta.open_table`)."""
+    try:
+        when = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(str(as_of))
+    except ValueError:
+        raise ReadError(f"{table}: as_of {as_of!r} is not an ISO date/time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _check_existed(warehouse: str, table: str, when: dt.datetime) -> None:
+    """delta-rs loads version 0 for a time before it: name that instead of reading it."""
+    first = delta.open_table(warehouse, table).history()[-1]
+    committed = dt.datetime.fromtimestamp(first["timestamp"] / 1000, dt.UTC)
+    if int(first["version"]) == 0 and committed > when:
+        raise TableMissingError(
+            f"{table}: no version at or before {when.isoformat()} "
+            f"(version 0 was committed at {committed.isoformat()})"
+        )
+
+
+def read_arrow(
+    table: str,
+    seasons: Iterable[str] | str | None = None,
+    columns: Sequence[str] | None = None,
+    filters: Filters = None,
+    version: int | None = None,
+    as_of: dt.datetime | str | None = None,
+    *,
+    warehouse: str | None = None,
+) -> pa.Table:
+    """`read` as an Arrow table (plain string types), for callers that write Parquet."""
+    return scan_snapshot(
+        open_snapshot(table, version, as_of, warehouse=warehouse), seasons, columns, filters
+    )
+
+
+def scan_snapshot(
+    snapshot: Snapshot,
+    seasons: Iterable[str] | str | None = None,
+    columns: Sequence[str] | None = None,
+    filters: Filters = None,
+) -> pa.Table:
+    """Rows of one opened version: seasons and DNF filters in SQL, an Expression in Arrow."""
+    wanted = _columns(snapshot, columns)
+    where = [w for w in (_season_sql(snapshot, seasons), _dnf_sql(snapshot, filters)) if w]
+    expression = filters if isinstance(filters, pc.Expression) else None
+    scanned = wanted if expression is None else snapshot.readable
+    rows = _select(snapshot, scanned, " AND ".join(where) or None)
+    if expression is not None:
+        try:
+            rows = rows.filter(expression).select(wanted)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise ReadError(f"{snapshot.name}: filter {expression} does not apply: {exc}") from None
+    return rows
 
 
 def read(
@@ -87,59 +196,135 @@ def read(
     seasons: Iterable[str] | str | None = None,
     columns: Sequence[str] | None = None,
     filters: Filters = None,
+    version: int | None = None,
+    as_of: dt.datetime | str | None = None,
     *,
     warehouse: str | None = None,
-    storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Rows of `table` for `seasons` (default: all) as pandas, sorted by game date and key.
+    """Rows of `table` from one committed version as pandas, sorted by game date and key.
 
-    `columns` projects, `filters` (a pyarrow expression or DNF tuples like
-    `[("team_id", "=", 1610612747)]`) is pushed down into the Parquet scan. `warehouse` defaults
-    to `NBA_ASSETS_WAREHOUSE`; `storage_options` go to fsspec for an s3:// warehouse.
+    `seasons` ('2018-19' or a list) prunes season partitions; `columns` projects (declared
+    columns by default; `season` and `source_sha256` on request); `filters` is a pyarrow
+    expression or DNF tuples like `[("team_id", "=", 1610612747)]`. `version` or `as_of`
+    (a datetime or ISO string) travel back in time. `warehouse` defaults to
+    `NBA_ASSETS_WAREHOUSE`, a local path or `s3://bucket/prefix`. An unknown table, column or
+    season, or a missing warehouse, table or version, raises an error naming it.
     """
-    spec = _spec(table)
-    if isinstance(seasons, str):
-        seasons = [seasons]
-    wanted = list(columns) if columns is not None else spec.names
-    unknown = [c for c in wanted if c not in spec.names]
+    return delta.to_frame(
+        read_arrow(table, seasons, columns, filters, version, as_of, warehouse=warehouse)
+    )
+
+
+def _select(snapshot: Snapshot, columns: Sequence[str], where: str | None) -> pa.Table:
+    """`SELECT columns WHERE where ORDER BY game_date, key` on the opened version.
+
+    A declared column the version predates (the table learned it later) reads as nulls.
+    """
+    present = [c for c in columns if c in snapshot.stored]
+    rows = _query(snapshot, present, where)
+    for name in columns:
+        if name not in snapshot.stored:
+            rows = rows.append_column(name, pa.nulls(rows.num_rows, snapshot.declared[name]))
+    return rows.select(list(columns))
+
+
+def _query(snapshot: Snapshot, columns: Sequence[str], where: str | None) -> pa.Table:
+    names = ", ".join(_quoted(c) for c in columns) if columns else "1 AS _none"
+    sql = f"SELECT {names} FROM t"
+    if where:
+        sql += f" WHERE {where}"
+    if snapshot.order:
+        sql += " ORDER BY " + ", ".join(_quoted(c) for c in snapshot.order)
+    result = pa.table(QueryBuilder(SESSION).register("t", snapshot.table).execute(sql).read_all())
+    return delta.plain_types(result if columns else result.drop_columns(["_none"]))
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _columns(snapshot: Snapshot, columns: Sequence[str] | None) -> list[str]:
+    if isinstance(columns, str):
+        columns = [columns]
+    wanted = list(columns) if columns is not None else snapshot.columns
+    _require(snapshot, wanted)
+    return wanted
+
+
+def _require(snapshot: Snapshot, names: Iterable[str], stored: bool = False) -> None:
+    """Every name is a column of the table (`stored`: of this very version, for filters)."""
+    known = snapshot.stored if stored else snapshot.readable
+    unknown = [c for c in names if c not in known]
     if unknown:
-        raise ValueError(f"{table}: no column(s) {unknown}; columns are {spec.names}")
-    order = ["game_date", *spec.key]
-    scan_columns = wanted + [c for c in order if c not in wanted]
-    expression = _expression(filters)
-    plan = plan_read(warehouse_path(warehouse, storage_options), table, seasons)
-    parts = []
-    if plan.season_files:
-        season_filter = expression
-        if plan.superseded_days:
-            fresh = ~pc.field("game_date").isin(pa.array(plan.superseded_days, pa.date32()))
-            season_filter = fresh if expression is None else fresh & expression
-        parts.append(_scan(plan.season_files, spec, scan_columns, season_filter))
-    if plan.daily_files:
-        parts.append(_scan(plan.daily_files, spec, scan_columns, expression))
-    if not parts:
-        return spec.empty()[wanted]
-    combined = pa.concat_tables(parts)
-    if plan.daily_files:  # season files alone are sorted already, and listed in season order
-        combined = combined.sort_by([(c, "ascending") for c in order])
-    return to_frame(combined.select(wanted))
+        raise ReadError(
+            f"{snapshot.name}: no column(s) {unknown} in version {snapshot.version}; "
+            f"columns are {list(known)}"
+        )
 
 
-def _scan(
-    paths: list[UPath], spec: TableSpec, columns: list[str], expression: pc.Expression | None
-) -> pa.Table:
-    data: ds.Dataset = dataset(paths, spec.arrow_schema())
-    return data.to_table(columns=columns, filter=expression)
+def _season_sql(snapshot: Snapshot, seasons: Iterable[str] | str | None) -> str | None:
+    if seasons is None:
+        return None
+    chosen = [seasons] if isinstance(seasons, str) else list(seasons)
+    if SEASON not in snapshot.stored:
+        raise ReadError(f"{snapshot.name} has no seasons: read it without seasons=")
+    for season in chosen:
+        try:
+            season_start_year(season)
+        except (ValueError, TypeError) as exc:
+            raise ReadError(f"{snapshot.name}: {exc}") from None
+    if not chosen:
+        return "FALSE"
+    return f"{SEASON} IN ({', '.join(_literal(s) for s in sorted(set(chosen)))})"
 
 
-def _spec(table: str) -> TableSpec:
-    try:
-        return READABLE[table]
-    except KeyError:
-        raise ValueError(f"no readable table {table!r}; readable: {sorted(READABLE)}") from None
+def _dnf_sql(snapshot: Snapshot, filters: Filters) -> str | None:
+    """DNF tuples as SQL: a list of (column, op, value) ANDed, or a list of such lists ORed."""
+    if filters is None or isinstance(filters, pc.Expression) or not len(filters):
+        return None
+    groups = [filters] if isinstance(filters[0], tuple) else list(filters)
+    clauses = []
+    for group in groups:
+        terms = [_term(snapshot, term) for term in group]
+        clauses.append("(" + " AND ".join(terms or ["TRUE"]) + ")")
+    return "(" + " OR ".join(clauses) + ")"
 
 
-def _expression(filters: Filters) -> pc.Expression | None:
-    if filters is None or isinstance(filters, pc.Expression):
-        return filters
-    return pq.filters_to_expression(list(filters)) if len(filters) else None
+def _term(snapshot: Snapshot, term: Any) -> str:
+    if not isinstance(term, (tuple, list)) or len(term) != 3:
+        raise ReadError(f"{snapshot.name}: a filter is (column, op, value), not {term!r}")
+    column, op, value = term
+    _require(snapshot, [column], stored=True)
+    name, op = _quoted(column), str(op).lower()
+    if op in ("in", "not in"):
+        values = list(value)
+        if not values:
+            return "FALSE" if op == "in" else "TRUE"
+        listed = ", ".join(_literal(v) for v in values)
+        return f"{name} {'IN' if op == 'in' else 'NOT IN'} ({listed})"
+    if op not in _DNF_OPS:
+        raise ReadError(
+            f"{snapshot.name}: filter operator {op!r} is not one of {sorted(_DNF_OPS)}, in, not in"
+        )
+    if value is None and _DNF_OPS[op] in ("=", "<>"):
+        return f"{name} IS {'NOT ' if _DNF_OPS[op] == '<>' else ''}NULL"
+    return f"{name} {_DNF_OPS[op]} {_literal(value)}"
+
+
+def _literal(value: Any) -> str:
+    """A Python value as a DataFusion SQL literal."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if hasattr(value, "item"):  # numpy / pandas scalars
+        return _literal(value.item())
+    raise ReadError(f"cannot filter on {value!r} ({type(value).__name__})")

@@ -1,17 +1,19 @@
 """The training snapshot through the real `dvc` CLI on real git repositories in temporary dirs.
 
 A session fixture runs `nba-assets demo` once (synthetic league, the README's four weeks); every
-test clones a one-commit copy of this checkout and copies the demo's box-score partitions into the
-clone's ./warehouse, exactly where params.yaml expects them after `make demo`.
+test clones a one-commit copy of this checkout and copies the demo's box-score Delta tables into
+the clone's ./warehouse, exactly where params.yaml expects them after `make demo`. The pipeline
+pins a Delta version of each table (`pin`), so the lock holds version numbers, not warehouse
+bytes: a commit reruns `extract`, a run that committed nothing does not.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,12 +23,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
-from upath import UPath
 
-from nba_assets.io.parquet import parquet_bytes, read_frame, read_provenance
+import nba_assets
+from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
 from nba_assets.snapshot.extract import TABLES
+from nba_assets_tests.moto_process import CREDENTIALS, create_bucket, moto_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 TIMEOUT = 300
 BASE_ENV = {"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0", "NBA_ASSETS_SOURCE": "synthetic"}
-STAGES = ("extract", "features", "split")
+STAGES = ("pin", "extract", "features", "split")
 
 
 def run(
@@ -122,8 +124,9 @@ def test_committed_lock_reproduces_in_two_fresh_clones(clone) -> None:
         diff = run(["git", "diff", "--exit-code", "--", "dvc.lock"], repo, check=False)
         assert diff.returncode == 0, f"dvc.lock differs from the committed one:\n{diff.stdout}"
         assert file_md5s(repo, list(committed)) == committed
-    # twice in one clone: nothing to do, and a forced rerun gives the same bytes
-    assert "Data and pipelines are up to date" in dvc(first, "repro").stdout
+    # twice in one clone: only `pin` runs (it always does), and a forced rerun gives the same bytes
+    again = dvc(first, "repro").stdout
+    assert ran(again) == {"pin"} and "Stage 'extract' didn't change" in again, again
     assert ran(dvc(first, "repro", "--force").stdout) == set(STAGES)
     assert lock_md5s(first) == committed == file_md5s(first, list(committed))
     status = run(["git", "status", "--porcelain"], first).stdout
@@ -136,7 +139,7 @@ def test_changed_param_reruns_features_and_split_only(clone) -> None:
     run(["git", "commit", "-qam", "snapshot"], repo, check=False)
     before = lock_md5s(repo)
     out = dvc(repo, "exp", "run", "-S", "features.window=2").stdout
-    assert ran(out) == {"features", "split"}, out
+    assert ran(out) == {"pin", "features", "split"}, out
     after = lock_md5s(repo)
     extract_outs = [p for p in before if p.startswith("data/snapshots/extract/")]
     assert {p: after[p] for p in extract_outs} == {p: before[p] for p in extract_outs}
@@ -147,26 +150,53 @@ def test_changed_param_reruns_features_and_split_only(clone) -> None:
     dvc(repo, "metrics", "diff")
 
 
-def test_rematerialized_partition_reruns_every_stage_and_keeps_earlier_rows(clone) -> None:
+def correct_day(warehouse: Path | str, day: str, points: int = 30) -> delta.Commit:
+    """A stat correction for one day, committed the way a run commits (one replace)."""
+    date = dt.date.fromisoformat(day)
+    frame = nba_assets.read(
+        "team_boxscores", filters=[("game_date", "=", date)], warehouse=str(warehouse)
+    )
+    frame.loc[0, "pts"] = frame.loc[0, "pts"] + points
+    rows = delta.to_stored(TEAM_BOXSCORES, frame, "c" * 64)
+    selection = delta.Selection.days(date, date)
+    return delta.replace(str(warehouse), TEAM_BOXSCORES, rows, selection, {"run_id": "correction"})
+
+
+def test_new_commit_reruns_every_stage_keeps_earlier_rows_and_pins_travel_back(clone) -> None:
     repo = clone("partition")
     dvc(repo, "repro")
     before = lock_md5s(repo)
     train_before = pd.read_parquet(repo / "data/snapshots/split/train.parquet")
-    # a stat correction for a test-period day, written the way the IO manager writes it
-    path = repo / "warehouse/team_boxscores/2024-11-15.parquet"
-    frame = read_frame(UPath(path))
-    frame.loc[0, "pts"] = frame.loc[0, "pts"] + 30
-    path.write_bytes(parquet_bytes(TEAM_BOXSCORES, frame, read_provenance(UPath(path))))
+    # a run whose rows equal the published ones commits nothing: nothing after `pin` reruns
+    columns = [*TEAM_BOXSCORES.names, delta.SOURCE_SHA256]
+    published = nba_assets.read(
+        "team_boxscores", columns=columns, warehouse=str(repo / "warehouse")
+    )
+    unchanged = delta.to_stored(TEAM_BOXSCORES, published)
+    same = delta.replace(
+        str(repo / "warehouse"), TEAM_BOXSCORES, unchanged, delta.Selection(), {"run_id": "same"}
+    )
+    assert same.unchanged
+    out = dvc(repo, "repro").stdout
+    assert ran(out) == {"pin"} and lock_md5s(repo) == before, out
+
+    # a stat correction for a test-period day: a new version of team_boxscores
+    version = correct_day(repo / "warehouse", "2024-11-15").version
     out = dvc(repo, "repro").stdout
     assert ran(out) == set(STAGES), out
     after = lock_md5s(repo)
     for changed in (
+        "versions.json",
         "extract/team_boxscores.parquet",
         "extract/manifest.json",
         "features.parquet",
         "split/test.parquet",
     ):
         assert after[f"data/snapshots/{changed}"] != before[f"data/snapshots/{changed}"], changed
+    assert (
+        after["data/snapshots/extract/player_boxscores.parquet"]
+        == before["data/snapshots/extract/player_boxscores.parquet"]
+    )
     # leakage: the games before the corrected day (the whole train split) are byte-identical
     assert (
         after["data/snapshots/split/train.parquet"] == before["data/snapshots/split/train.parquet"]
@@ -175,38 +205,28 @@ def test_rematerialized_partition_reruns_every_stage_and_keeps_earlier_rows(clon
         train_before, pd.read_parquet(repo / "data/snapshots/split/train.parquet")
     )
     manifest = json.loads((repo / "data/snapshots/extract/manifest.json").read_text())
-    entry = manifest["tables"]["team_boxscores"]["partitions"]["2024-11-15"]
-    assert entry["data_version"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    team = manifest["tables"]["team_boxscores"]
+    assert team["delta_version"] == version and team["rows"] == sum(team["partitions"].values())
+    assert "data_version" not in json.dumps(manifest) and "sha256" not in json.dumps(manifest)
+
+    # pinning the earlier version gives the first lock's bytes again (DVC's run cache knows
+    # the stages' inputs, so it restores them; `--force` reads version 0 to the same bytes)
+    out = dvc(repo, "exp", "run", "-S", f"extract.versions.team_boxscores={version - 1}").stdout
+    assert lock_md5s(repo) == before, out
+    out = dvc(repo, "repro", "--force", "extract").stdout
+    assert "Running stage 'extract'" in out and lock_md5s(repo) == before, out
 
 
 @pytest.fixture
 def moto_s3() -> Iterator[str]:
-    """moto in server mode on a free loopback port; yields its endpoint URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    """moto in server mode, in its own process, on a free loopback port; yields its endpoint URL."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_push_then_pull_into_an_empty_clone_gives_the_same_bytes(clone, moto_s3: str) -> None:
-    aws = {
-        "AWS_ENDPOINT_URL": moto_s3,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    boto3.client(
-        "s3",
-        endpoint_url=moto_s3,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_bucket(Bucket="snapshots")
+    aws = {"AWS_ENDPOINT_URL": moto_s3, **CREDENTIALS}
+    create_bucket(moto_s3, "snapshots")
     producer = clone("producer")
     dvc(producer, "repro")
     # the remote is configured by name in the committed .dvc/config; the bucket goes in config.local
@@ -270,6 +290,11 @@ def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
         == yaml.safe_load((repo / "params.yaml").read_text())["features"]["window"]
     )
     assert set(meta["stages_run"]) == set(STAGES)
+    # the join key: the versions the manifest pins, and the run whose commit made each
+    (run_id,) = boxscore_runs
+    assert meta["delta_versions"] == {"player_boxscores": 0, "team_boxscores": 0}
+    assert meta["committed_by"] == {"player_boxscores": run_id, "team_boxscores": run_id}
+    assert all(uri.endswith(f"/{t}") for t, uri in meta["table_uris"].items())
 
     # no git/DVC workspace (a container without .git): a clear failure, not a silent snapshot
     bare = repo.parent / "no-checkout"
@@ -280,14 +305,12 @@ def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
     assert "needs a git checkout with the DVC pipeline" in failed.stdout + failed.stderr
 
 
-def test_s3_warehouse_gives_the_same_snapshot(clone, demo: dict[str, Path], moto_s3: str) -> None:
-    """params.yaml's warehouse as s3://: DVC tracks it as an external dependency, same bytes out."""
-    aws = {
-        "AWS_ENDPOINT_URL": moto_s3,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+def test_s3_warehouse_gives_the_same_snapshot(
+    clone, demo: dict[str, Path], moto_s3: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """params.yaml's warehouse as s3://: the same versions pinned, the same bytes out."""
+    aws = {"AWS_ENDPOINT_URL": moto_s3, **CREDENTIALS}
+    create_bucket(moto_s3, "warehouse")
     s3 = boto3.client(
         "s3",
         endpoint_url=moto_s3,
@@ -295,12 +318,11 @@ def test_s3_warehouse_gives_the_same_snapshot(clone, demo: dict[str, Path], moto
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    s3.create_bucket(Bucket="warehouse")
     for spec in TABLES:
-        for path in sorted((demo["warehouse"] / spec.name).iterdir()):
-            s3.put_object(
-                Bucket="warehouse", Key=f"nba/{spec.name}/{path.name}", Body=path.read_bytes()
-            )
+        root = demo["warehouse"] / spec.name
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            key = f"nba/{spec.name}/{path.relative_to(root).as_posix()}"
+            s3.put_object(Bucket="warehouse", Key=key, Body=path.read_bytes())
     repo = clone("s3", warehouse=False)
     committed = lock_md5s(repo)
     params = (repo / "params.yaml").read_text()
@@ -309,12 +331,12 @@ def test_s3_warehouse_gives_the_same_snapshot(clone, demo: dict[str, Path], moto
     )
     assert ran(dvc(repo, "repro", env=aws).stdout) == set(STAGES)
     assert lock_md5s(repo) == committed
-    # a corrected partition in the bucket invalidates extract
-    key = "nba/team_boxscores/2024-11-15.parquet"
-    s3.put_object(
-        Bucket="warehouse",
-        Key=key,
-        Body=(demo["warehouse"] / "team_boxscores/2024-11-14.parquet").read_bytes(),
+    # a correction committed to the table in the bucket reruns extract
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    correct_day("s3://warehouse/nba", "2024-11-15")
+    out = dvc(repo, "repro", env=aws).stdout
+    assert ran(out) == set(STAGES), out
+    assert (
+        lock_md5s(repo)["data/snapshots/versions.json"] != committed["data/snapshots/versions.json"]
     )
-    status = dvc(repo, "status", env=aws).stdout
-    assert "extract" in status and "modified" in status, status

@@ -1,4 +1,5 @@
-"""The snapshot's pure parts: leakage-free features, the date split, byte-stable Parquet, the reader."""
+"""The snapshot's pure parts: leakage-free features, the date split, byte-stable Parquet, and
+its reader of pinned Delta versions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from nba_assets.io.parquet import parquet_bytes
-from nba_assets.schemas import TEAM_BOXSCORES
-from nba_assets.snapshot.extract import extract, parse_seasons, snapshot_days
+from nba_assets.io import delta
+from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, conform
+from nba_assets.snapshot.extract import extract, parse_seasons, snapshot_days, write_versions
 from nba_assets.snapshot.features import (
     FEATURES_SCHEMA,
     LABELS,
@@ -22,7 +23,7 @@ from nba_assets.snapshot.features import (
 )
 from nba_assets.snapshot.parquet import write_table
 from nba_assets.snapshot.split import split_by_date
-from nba_assets.snapshot.warehouse import MissingPartitionsError
+from nba_assets.snapshot.warehouse import MissingPartitionsError, parse_pin, spans
 
 TEAMS = {1: "AAA", 2: "BBB", 3: "CCC", 4: "DDD"}
 
@@ -134,14 +135,64 @@ def test_seasons_and_days_follow_the_calendar() -> None:
     assert days[0] == dt.date(2024, 10, 1) and days[-1] == dt.date(2024, 10, 3)
 
 
-def test_extract_names_missing_partitions(tmp_path: Path) -> None:
+def _publish(warehouse: Path, frame: pd.DataFrame, first: str, last: str) -> int:
+    """Commit `frame` as team_boxscores' rows for [first, last], as a run does."""
+    selection = delta.Selection.days(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    rows = delta.to_stored(TEAM_BOXSCORES, conform(TEAM_BOXSCORES, _full(frame)), "0" * 64)
+    return delta.replace(str(warehouse), TEAM_BOXSCORES, rows, selection, {"run_id": "t"}).version
+
+
+def _full(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in TEAM_BOXSCORES.names:
+        if column not in frame:
+            frame[column] = None
+    return frame
+
+
+def test_extract_names_days_no_commit_materialized(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse"
-    (warehouse / "team_boxscores").mkdir(parents=True)
-    (warehouse / "team_boxscores" / "2024-10-22.parquet").write_bytes(
-        parquet_bytes(TEAM_BOXSCORES, TEAM_BOXSCORES.empty(), [])
-    )
+    _publish(warehouse, TEAM_BOXSCORES.empty(), "2024-10-22", "2024-10-22")  # a day, no games
+    pins = {"team_boxscores": 0, "player_boxscores": 0}
     with pytest.raises(
         MissingPartitionsError, match=r"1 partition\(s\) of team_boxscores.*2024-10-23"
     ):
-        extract(str(warehouse), "2024-25", "2024-10-22", "2024-10-23", tmp_path / "out")
+        extract(str(warehouse), "2024-25", "2024-10-22", "2024-10-23", pins, tmp_path / "out")
     assert not (tmp_path / "out" / "team_boxscores.parquet").exists()
+
+
+def test_pins_resolve_to_versions_and_old_versions_read_old_rows(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    league = _league()
+    first = _publish(warehouse, league, "2024-10-22", "2024-10-28")
+    changed = league[league["game_date"] == dt.date(2024, 10, 28)].assign(pts=[150, 50])
+    second = _publish(warehouse, changed, "2024-10-28", "2024-10-28")
+    assert (first, second) == (0, 1)
+    player = _publish_players(warehouse)
+    versions = write_versions(str(warehouse), {"team_boxscores": "latest"}, tmp_path / "v.json")
+    assert versions == {"player_boxscores": player, "team_boxscores": 1}
+    with pytest.raises(LookupError, match="no version 5"):
+        write_versions(str(warehouse), {"team_boxscores": "5"}, tmp_path / "v.json")
+    with pytest.raises(ValueError, match="'latest' or a version number"):
+        parse_pin("team_boxscores", "newest")
+
+    out = {}
+    for version in (0, 1):
+        pins = {"team_boxscores": version, "player_boxscores": player}
+        manifest = extract(
+            str(warehouse), "2024-25", "2024-10-22", "2024-10-28", pins, tmp_path / str(version)
+        )
+        out[version] = pd.read_parquet(tmp_path / str(version) / "team_boxscores.parquet")
+        assert manifest["tables"]["team_boxscores"]["delta_version"] == version
+        assert manifest["tables"]["team_boxscores"]["partitions"]["2024-10-23"] == 0
+    assert out[0]["pts"].tolist()[-2:] == [101, 111] and out[1]["pts"].tolist()[-2:] == [150, 50]
+    assert spans(str(warehouse), "team_boxscores", 1) == [
+        (dt.date(2024, 10, 22), dt.date(2024, 10, 28))
+    ]
+
+
+def _publish_players(warehouse: Path) -> int:
+    frame = PLAYER_BOXSCORES.empty()
+    rows = delta.to_stored(PLAYER_BOXSCORES, frame, "0" * 64)
+    selection = delta.Selection.days(dt.date(2024, 10, 1), dt.date(2024, 10, 31))
+    return delta.replace(str(warehouse), PLAYER_BOXSCORES, rows, selection, {"run_id": "t"}).version

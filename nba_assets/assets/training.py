@@ -1,9 +1,11 @@
 """`training_snapshot`: runs the DVC pipeline (`dvc repro`) and records what it built and from what.
 
-Lineage both ways: the asset's metadata names the md5 of every output from `dvc.lock`, the git
-revision and the params, and the Dagster runs that materialized the partitions the snapshot's
-manifest lists; the manifest itself (in the DVC-tracked snapshot) names each partition's data
-version. The project never imports dvc: the CLI runs as a subprocess.
+Lineage both ways, joined on `delta_version`: the snapshot's manifest (DVC-tracked) names the
+Delta version of each box-score table it read; every box-score materialization carries the
+`delta_version` (and `table_uri`) its run committed or found unchanged. The asset's metadata
+names the md5 of every output from `dvc.lock`, the git revision, the params, the versions read
+and, per partition the snapshot read, the run whose materialization is the latest at or before
+that version. The project never imports dvc: the CLI runs as a subprocess.
 """
 
 import json
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,38 +105,70 @@ def check_warehouse(workspace: Path, params: Mapping[str, Any], warehouse: str) 
         )
 
 
-def runs_by_partition(
-    instance: dg.DagsterInstance, table: str, partitions: Sequence[str]
-) -> dict[str, str]:
-    """{partition: run id of its latest materialization} as the instance's event log has it."""
-    key = dg.AssetKey(table)
-    latest = instance.get_latest_storage_id_by_partition(
-        key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
-    )
-    if not latest:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, storage_ids=sorted(latest.values())),
-        limit=len(latest),
-    ).records
-    return {r.partition_key: r.run_id for r in records if r.partition_key is not None}
+#: Materialization records fetched per page while joining partitions to versions.
+_PAGE = 1000
+
+
+@dataclass
+class TableLineage:
+    """What the instance says about one pinned table version."""
+
+    runs: dict[str, str] = field(default_factory=dict)  # partition -> run id
+    committed_by: str | None = None  # the run whose commit made the pinned version
+    table_uri: str | None = None
+
+
+def _meta(record: dg.EventLogRecord, name: str) -> Any:
+    value = record.asset_materialization.metadata.get(name)
+    return getattr(value, "value", value)
+
+
+def table_lineage(
+    instance: dg.DagsterInstance, table: str, version: int, partitions: Sequence[str]
+) -> TableLineage:
+    """Per partition, the latest materialization whose `delta_version` is at most `version`.
+
+    Newest first, page by page, until every partition is placed: a materialization after the
+    pinned version (a later commit) is skipped, one from before Delta (no `delta_version`) too.
+    """
+    wanted, found = set(partitions), TableLineage()
+    cursor = None
+    while len(found.runs) < len(wanted):
+        page = instance.fetch_materializations(dg.AssetKey(table), limit=_PAGE, cursor=cursor)
+        for record in page.records:
+            at = _meta(record, "delta_version")
+            if at is None or int(at) > version:
+                continue
+            if int(at) == version and _meta(record, "commit") == "committed":
+                found.committed_by = found.committed_by or record.run_id
+            found.table_uri = found.table_uri or _meta(record, "table_uri")
+            key = record.partition_key
+            if key in wanted and key not in found.runs:
+                found.runs[key] = record.run_id
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
 
 
 def snapshot_lineage(
     instance: dg.DagsterInstance, manifest: Mapping[str, Any]
-) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """Runs the snapshot read ({run id: {table: partitions}}) and partitions with no known run."""
+) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, TableLineage]]:
+    """Runs the snapshot read ({run id: {table: partitions}}), partitions with no known run,
+    and each table's lineage at the version the manifest pins."""
     runs: dict[str, dict[str, int]] = {}
     unknown: dict[str, int] = {}
+    tables: dict[str, TableLineage] = {}
     for table, entry in sorted(manifest.get("tables", {}).items()):
         partitions = sorted(entry.get("partitions", {}))
-        latest = runs_by_partition(instance, table, partitions)
-        for run_id in latest.values():
+        lineage = table_lineage(instance, table, int(entry["delta_version"]), partitions)
+        tables[table] = lineage
+        for run_id in lineage.runs.values():
             runs.setdefault(run_id, {}).setdefault(table, 0)
             runs[run_id][table] += 1
-        if len(latest) < len(partitions):
-            unknown[table] = len(partitions) - len(latest)
-    return runs, unknown
+        if len(lineage.runs) < len(partitions):
+            unknown[table] = len(partitions) - len(lineage.runs)
+    return runs, unknown, tables
 
 
 def _git(workspace: Path, *args: str, check: bool = True) -> str | None:
@@ -166,7 +201,7 @@ def build_training_snapshot(warehouse: str) -> dg.AssetsDefinition:
         context.log.info(log[-_OUTPUT_TAIL:])
         lock = yaml.safe_load((workspace / "dvc.lock").read_text()) or {}
         manifest = json.loads((workspace / MANIFEST).read_text())
-        runs, unknown = snapshot_lineage(context.instance, manifest)
+        runs, unknown, tables = snapshot_lineage(context.instance, manifest)
         md5s = output_md5s(lock)
         metadata: dict[str, Any] = {
             "workspace": dg.MetadataValue.path(str(workspace)),
@@ -174,6 +209,11 @@ def build_training_snapshot(warehouse: str) -> dg.AssetsDefinition:
             "git_dirty": bool(_git(workspace, "status", "--porcelain", check=False)),
             "dvc_outputs_md5": dg.MetadataValue.json(md5s),
             "params": dg.MetadataValue.json(params),
+            "delta_versions": dg.MetadataValue.json(
+                {t: e["delta_version"] for t, e in manifest.get("tables", {}).items()}
+            ),
+            "committed_by": dg.MetadataValue.json({t: v.committed_by for t, v in tables.items()}),
+            "table_uris": dg.MetadataValue.json({t: v.table_uri for t, v in tables.items()}),
             "dagster_runs": dg.MetadataValue.json(runs),
             "partitions_without_run": dg.MetadataValue.json(unknown),
             "manifest": dg.MetadataValue.path(str(workspace / MANIFEST)),

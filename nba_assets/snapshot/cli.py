@@ -9,12 +9,24 @@ from pathlib import Path
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register `snapshot extract|features|split` on the `nba-assets` parser."""
+    """Register `snapshot pin|extract|features|split` on the `nba-assets` parser."""
     snapshot = commands.add_parser("snapshot", help="DVC pipeline stages of the training snapshot")
     stages = snapshot.add_subparsers(dest="stage", required=True)
 
-    extract = stages.add_parser("extract", help="box-score partitions -> one sorted file per table")
+    pin = stages.add_parser("pin", help="box-score tables' pinned Delta versions -> JSON")
+    pin.add_argument("--warehouse", required=True, help="local path or s3://bucket/prefix")
+    pin.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="TABLE=VERSION",
+        help="'latest' or a version number (default latest), once per table",
+    )
+    pin.add_argument("--out", required=True, type=Path)
+
+    extract = stages.add_parser("extract", help="pinned box-score versions -> one file per table")
     extract.add_argument("--warehouse", required=True, help="local path or s3://bucket/prefix")
+    extract.add_argument("--versions", required=True, type=Path, help="the pin stage's JSON")
     extract.add_argument("--seasons", required=True, help="'2024-25' or '2020-21:2024-25'")
     extract.add_argument("--start", required=True, help="first game date (YYYY-MM-DD)")
     extract.add_argument("--end", required=True, help="last game date (YYYY-MM-DD)")
@@ -37,19 +49,38 @@ def run(args: argparse.Namespace) -> int:
     from nba_assets.snapshot.parquet import single_threaded
 
     single_threaded()
+    stages = {"pin": _pin, "extract": _extract, "features": _features, "split": _split}
     try:
-        return {"extract": _extract, "features": _features, "split": _split}[args.stage](args)
-    except (ValueError, FileNotFoundError) as exc:
+        return stages[args.stage](args)
+    except (ValueError, LookupError, FileNotFoundError) as exc:
         print(f"nba-assets snapshot {args.stage}: {exc}", file=sys.stderr)
         return 1
 
 
-def _extract(args: argparse.Namespace) -> int:
-    from nba_assets.snapshot.extract import extract
+def _pin(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.extract import write_versions
 
-    manifest = extract(args.warehouse, args.seasons, args.start, args.end, args.out_dir)
+    pins = {}
+    for text in args.pin:
+        table, sep, version = text.partition("=")
+        if not sep:
+            raise ValueError(f"--pin {text!r}: expected TABLE=VERSION")
+        pins[table.strip()] = version.strip()
+    versions = write_versions(args.warehouse, pins, args.out)
+    print("pin: " + ", ".join(f"{t} version {v}" for t, v in versions.items()))
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from nba_assets.snapshot.extract import extract, read_versions
+
+    versions = read_versions(args.versions)
+    manifest = extract(args.warehouse, args.seasons, args.start, args.end, versions, args.out_dir)
     for table, entry in manifest["tables"].items():
-        print(f"{table}: {entry['rows']} rows from {len(entry['partitions'])} partitions")
+        print(
+            f"{table}: {entry['rows']} rows from version {entry['delta_version']}, "
+            f"{len(entry['partitions'])} days"
+        )
     return 0
 
 

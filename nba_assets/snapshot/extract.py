@@ -1,4 +1,9 @@
-"""Stage `extract`: the box-score partitions of the configured seasons and dates, plus a manifest."""
+"""Stages `pin` and `extract`: box scores of the configured seasons and dates at pinned versions.
+
+`pin` writes {table: delta_version} (params `extract.versions`: `latest` or a number);
+`extract` reads exactly those versions and writes one sorted file per table and a manifest
+naming each table's version, rows and rows per day: nothing run-specific, no file hashes.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pyarrow as pa
-
 from nba_assets.partitions import season_name, season_start_year, season_type_windows
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 from nba_assets.snapshot.parquet import write_table, write_text
-from nba_assets.snapshot.warehouse import Partition, read_days
+from nba_assets.snapshot.warehouse import Pinned, pin, read_pinned
 
 TABLES = (TEAM_BOXSCORES, PLAYER_BOXSCORES)
 MANIFEST = "manifest.json"
@@ -49,23 +52,41 @@ def sort_keys(spec: TableSpec) -> list[tuple[str, str]]:
     return [("game_date", "ascending"), *((k, "ascending") for k in spec.key)]
 
 
-def extract(warehouse: str, seasons: str, start: str, end: str, out_dir: Path) -> dict:
+def write_versions(warehouse: str, pins: dict[str, str], out: Path) -> dict[str, int]:
+    """Resolve every box-score table's pin to a version number and write them as JSON."""
+    unknown = sorted(set(pins) - {spec.name for spec in TABLES})
+    if unknown:
+        raise ValueError(f"extract.versions: no box-score table(s) {unknown}")
+    versions = pin(warehouse, {spec.name: pins.get(spec.name, "latest") for spec in TABLES})
+    write_text(json.dumps(versions, indent=1, sort_keys=True) + "\n", out)
+    return versions
+
+
+def read_versions(path: Path) -> dict[str, int]:
+    """The pinned versions `write_versions` wrote; every box-score table must be there."""
+    versions = json.loads(path.read_text())
+    missing = [spec.name for spec in TABLES if not isinstance(versions.get(spec.name), int)]
+    if missing:
+        raise ValueError(f"{path}: no pinned version for {missing} (run the `pin` stage)")
+    return versions
+
+
+def extract(
+    warehouse: str, seasons: str, start: str, end: str, versions: dict[str, int], out_dir: Path
+) -> dict:
     """Write one sorted Parquet file per box-score table and the manifest; returns the manifest."""
     season_list = parse_seasons(seasons)
     days = snapshot_days(season_list, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     manifest: dict = {"seasons": season_list, "start": start, "end": end, "tables": {}}
-    for spec in TABLES:
-        table, partitions = read_days(warehouse, spec, days)
+    read = [read_pinned(warehouse, spec, versions[spec.name], days) for spec in TABLES]
+    for spec, (table, pinned) in zip(TABLES, read, strict=True):
         table = table.sort_by(sort_keys(spec))
         write_table(table, spec.arrow_schema(), out_dir / f"{spec.name}.parquet")
-        manifest["tables"][spec.name] = _table_entry(table, partitions)
+        manifest["tables"][spec.name] = _table_entry(pinned)
     write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", out_dir / MANIFEST)
     return manifest
 
 
-def _table_entry(table: pa.Table, partitions: list[Partition]) -> dict:
-    """Rows and, per partition, its data version (sha256 of the file): no run ids, no times."""
-    return {
-        "rows": table.num_rows,
-        "partitions": {p.day: {"data_version": p.sha256, "rows": p.rows} for p in partitions},
-    }
+def _table_entry(pinned: Pinned) -> dict:
+    """The version read, its rows, and rows per day: no run ids, no times, no file hashes."""
+    return pinned.as_manifest()

@@ -1,62 +1,154 @@
-"""The snapshot's one reader of the warehouse: daily box-score partitions, local or s3://.
+"""The snapshot's one reader of the warehouse: a pinned Delta version of each box-score table.
 
-A stand-in for `nba_assets.read` (the season layer's read API): when that lands, `read_days`
-is the single function to swap; it also returns the content hash of every file it read, which
-the manifest records as the partition's data version.
+`pin` resolves what params.yaml asks for (`latest` or a version number) to version numbers;
+`read_pinned` reads exactly that version through `nba_assets.read`'s scan, and names the days
+of the snapshot no commit up to that version ever covered (never materialized), rather than
+letting them pass as days without games.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
-from nba_assets.io.storage import as_upath
+from nba_assets import reader
+from nba_assets.io import delta
+from nba_assets.partitions import season_of, season_type_windows
 from nba_assets.schemas import TableSpec
+
+LATEST = "latest"
+#: Operations that write rows without our range metadata (a table written by another tool).
+_FOREIGN_WRITES = {"WRITE", "CREATE TABLE", "CREATE OR REPLACE TABLE", "MERGE"}
+Span = tuple[dt.date, dt.date]
+_ALL: Span = (dt.date.min, dt.date.max)
+
+
+class MissingPartitionsError(LookupError):
+    """Days the snapshot needs that no commit of the pinned version ever materialized."""
 
 
 @dataclass(frozen=True)
-class Partition:
-    """One daily file as read: its key, rows and the sha256 of its bytes (its data version)."""
+class Pinned:
+    """One table as the snapshot read it: its version, rows, and rows per snapshot day."""
 
-    day: str
+    table: str
+    version: int
     rows: int
-    sha256: str
+    days: dict[str, int]
+
+    def as_manifest(self) -> dict[str, Any]:
+        return {"delta_version": self.version, "rows": self.rows, "partitions": self.days}
 
 
-class MissingPartitionsError(FileNotFoundError):
-    """Days the snapshot needs that the warehouse has never materialized."""
+def parse_pin(table: str, value: Any) -> int | None:
+    """`latest` (None) or a version number, as params.yaml's `extract.versions` gives it."""
+    if value is None or str(value).strip().lower() == LATEST:
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise ValueError(f"extract.versions.{table}: 'latest' or a version number, not {value!r}")
+    return int(text)
 
 
-def read_days(
-    warehouse: str, spec: TableSpec, days: Iterable[dt.date]
-) -> tuple[pa.Table, list[Partition]]:
-    """Every row of `spec`'s daily files for `days`, cast to its schema; all days must exist."""
-    root = as_upath(warehouse) / spec.name
-    schema = spec.arrow_schema()
-    tables, partitions, missing = [], [], []
-    for day in days:
-        path = root / f"{day.isoformat()}.parquet"
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            missing.append(day.isoformat())
-            continue
-        table = pq.read_table(pa.BufferReader(data), use_threads=False)
-        tables.append(table.select(schema.names).cast(schema).replace_schema_metadata(None))
-        partitions.append(
-            Partition(day.isoformat(), table.num_rows, hashlib.sha256(data).hexdigest())
-        )
+def pin(warehouse: str, pins: Mapping[str, Any]) -> dict[str, int]:
+    """{table: version}: `latest` resolved to the current version, numbers checked to exist."""
+    return {
+        table: reader.open_snapshot(table, parse_pin(table, value), warehouse=warehouse).version
+        for table, value in sorted(pins.items())
+    }
+
+
+def read_pinned(
+    warehouse: str, spec: TableSpec, version: int, days: Sequence[dt.date]
+) -> tuple[pa.Table, Pinned]:
+    """Rows of `spec` at `version` dated on `days`, sorted by game date and key."""
+    snapshot = reader.open_snapshot(spec.name, version, warehouse=warehouse)
+    materialized = spans(warehouse, spec.name, version)
+    missing = [d for d in days if not _covered(materialized, d)]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise MissingPartitionsError(
-            f"{root}: {len(missing)} partition(s) of {spec.name} never materialized ({shown}); "
-            f"materialize them in Dagster (--partition-range {missing[0]}...{missing[-1]}) "
-            "or narrow extract.start/end in params.yaml"
-        )
-    table = pa.concat_tables(tables) if tables else schema.empty_table()
-    return table, partitions
+        raise MissingPartitionsError(_missing_message(warehouse, spec.name, version, missing))
+    if not days:
+        return spec.arrow_schema().empty_table(), Pinned(spec.name, version, 0, {})
+    table = reader.scan_snapshot(
+        snapshot,
+        seasons=sorted({season_of(d) for d in days}),
+        columns=spec.names,
+        filters=[("game_date", ">=", min(days)), ("game_date", "<=", max(days))],
+    )
+    table = table.filter(pc.is_in(table.column("game_date"), pa.array(days, pa.date32())))
+    table = table.cast(spec.arrow_schema())
+    return table, Pinned(spec.name, version, table.num_rows, _rows_by_day(table, days))
+
+
+def _rows_by_day(table: pa.Table, days: Iterable[dt.date]) -> dict[str, int]:
+    counts = dict.fromkeys((d.isoformat() for d in days), 0)
+    if table.num_rows:
+        for entry in pc.value_counts(table.column("game_date")).to_pylist():
+            counts[entry["values"].isoformat()] = entry["counts"]
+    return counts
+
+
+def spans(warehouse: str, table: str, version: int) -> list[Span]:
+    """Merged game-date spans every commit up to `version` replaced (materialized), sorted."""
+    found = []
+    for entry in delta.open_table(warehouse, table).history():
+        if int(entry["version"]) <= version:
+            span = _span(entry)
+            if span is not None:
+                found.extend(span)
+    return _merge(found)
+
+
+def _span(entry: Mapping[str, Any]) -> list[Span] | None:
+    """What one commit replaced: its range (days, seasons or all), None for maintenance."""
+    text = entry.get(delta.META_PREFIX + "range")
+    if text is None:
+        return [_ALL] if entry.get("operation") in _FOREIGN_WRITES else None
+    text = str(text)
+    if text == "all":
+        return [_ALL]
+    if "..." in text:
+        first, _, last = text.partition("...")
+        try:
+            return [(dt.date.fromisoformat(first), dt.date.fromisoformat(last))]
+        except ValueError:
+            return None
+    try:
+        return [_season_span(s) for s in text.split(",")]
+    except ValueError:  # optimize, restore to version N: no rows of their own
+        return None
+
+
+def _season_span(season: str) -> Span:
+    windows = season_type_windows(season.strip()).values()
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def _merge(found: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for first, last in sorted(found):
+        if merged and first <= merged[-1][1] + dt.timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _covered(merged: list[Span], day: dt.date) -> bool:
+    at = bisect.bisect_right(merged, (day, dt.date.max)) - 1
+    return at >= 0 and merged[at][0] <= day <= merged[at][1]
+
+
+def _missing_message(warehouse: str, table: str, version: int, missing: list[dt.date]) -> str:
+    shown = ", ".join(d.isoformat() for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    return (
+        f"{delta.table_uri(warehouse, table)}: {len(missing)} partition(s) of {table} never "
+        f"materialized as of version {version} ({shown}); materialize them in Dagster "
+        f"(--partition-range {missing[0]}...{missing[-1]}) or narrow extract.start/end in params.yaml"
+    )
