@@ -1,7 +1,8 @@
 """Wall time of `dvc repro` of the training snapshot over N synthetic seasons, in a fresh git repo.
 
 Materializes the seasons with `nba-assets demo` (synthetic league, one ranged run) into the repo's
-./warehouse, then times each stage of a cold `dvc repro` (wall and CPU seconds) and a no-op one.
+./warehouse (Delta tables), then times each stage of a cold `dvc repro` (wall and CPU seconds)
+and a no-op one (which runs only `pin`: it reads the tables' Delta logs, nothing else).
 
     .venv/bin/python bench/snapshot_repro.py --seasons 1
     .venv/bin/python bench/snapshot_repro.py --seasons 5
@@ -21,11 +22,13 @@ from pathlib import Path
 
 import yaml
 
+import nba_assets
 from nba_assets.partitions import season_name, season_type_windows
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 LAST_SEASON_YEAR = 2024
+STAGES = ("pin", "extract", "features", "split")
 
 
 def sh(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -85,25 +88,28 @@ def main() -> None:
         )
         materialize = time.monotonic() - began
         params = yaml.safe_load((repo / "params.yaml").read_text())
-        params["extract"] = {"seasons": f"{first}:{last}", "start": start, "end": end}
+        params["extract"].update({"seasons": f"{first}:{last}", "start": start, "end": end})
         # several seasons: the last one is validation + test; one season: split within it
         train_end = f"{LAST_SEASON_YEAR}-09-30" if args.seasons > 1 else f"{LAST_SEASON_YEAR}-12-31"
         params["split"] = {"train_end": train_end, "valid_end": f"{LAST_SEASON_YEAR + 1}-02-28"}
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         timings = {}
-        for stage in ("extract", "features", "split"):
+        for stage in STAGES:
             timings[stage] = timed([str(BIN / "dvc"), "repro", "--single-item", stage], repo, env)
         timings["no-op"] = timed([str(BIN / "dvc"), "repro"], repo, env)
         features = sh([str(BIN / "dvc"), "metrics", "show", "--json"], repo, env)
-        days = len(list((repo / "warehouse" / "team_boxscores").iterdir()))
-        print(f"seasons {first}:{last} ({start}..{end}), {days} daily partitions per table")
+        dates = nba_assets.read(
+            "team_boxscores", columns=["game_date"], warehouse=str(repo / "warehouse")
+        )
+        days = dates["game_date"].nunique()
+        print(f"seasons {first}:{last} ({start}..{end}), {days} game days per table")
         print(f"materialize (nba-assets demo, synthetic): {materialize:.1f}s")
-        cold = [timings[s] for s in ("extract", "features", "split")]
+        cold = [timings[s] for s in STAGES]
         print(
             f"dvc repro cold, all stages: {sum(w for w, _ in cold):.1f}s wall, "
             f"{sum(c for _, c in cold):.1f}s CPU"
         )
-        for stage in ("extract", "features", "split", "no-op"):
+        for stage in (*STAGES, "no-op"):
             wall, cpu = timings[stage]
             print(f"  {stage:<9} {wall:6.1f}s wall {cpu:6.1f}s CPU")
         print(f"metrics: {features.strip()[:400]}")

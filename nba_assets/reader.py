@@ -125,14 +125,20 @@ def open_snapshot(
             f"unknown table {table!r}: not a table of nba_assets ({', '.join(known_tables())}) "
             f"and not a Delta table in warehouse {root}"
         )
-    if version is not None and (isinstance(version, bool) or int(version) < 0):
-        raise ReadError(f"{table}: version must be a number >= 0, not {version!r}")
     when = None if as_of is None else _instant(table, as_of)
-    opened = delta.open_table(root, table, None if version is None else int(version), when)
+    opened = delta.open_table(root, table, _version(table, version), when)
     if when is not None and opened.version() == 0:
         _check_existed(root, table, when)
     stored = tuple(delta.table_columns(opened))
     return Snapshot(table, opened, TABLES.get(table), stored)
+
+
+def _version(table: str, version: Any) -> int | None:
+    if version is None:
+        return None
+    if isinstance(version, bool) or not str(version).isdigit():
+        raise ReadError(f"{table}: version must be a number >= 0, not {version!r}")
+    return int(version)
 
 
 def _instant(table: str, as_of: dt.datetime | str) -> dt.datetime:
