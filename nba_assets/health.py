@@ -7,7 +7,8 @@ progress: noted, not a problem). Versions whose files are gone cannot be time-tr
 a problem inside the retention window (`NBA_ASSETS_RETENTION_DAYS`, vacuum promises those),
 a note beyond it. A table whose version is behind the `delta_version` the instance recorded
 (a copy restored over it, say) is a problem; so is a table the instance recorded that is
-not there, and old-layout files of a table never migrated. Exit 1 on any problem.
+not there, and files of the daily-file layout (before Delta) never migrated. Exit 1 on any
+problem.
 """
 
 import datetime as dt
@@ -27,7 +28,7 @@ from upath import UPath
 from nba_assets.io import delta
 from nba_assets.io.storage import as_upath
 from nba_assets.maintenance import retention_days, warehouse_tables
-from nba_assets.migrate import DAY_FILE, SEASON_FILE, migration_commit
+from nba_assets.migrate import DAY_FILE, SEASON_FILE, find_old_layout, migration_commit
 from nba_assets.schemas import TABLES
 
 LOG_DIR = "_delta_log"
@@ -229,7 +230,6 @@ def check_table(
     promised_from = _promised_from(log, now - dt.timedelta(days=retention))
     gone = [g for g in found.gone if g[0] != current.version()]  # its files are checked above
     problems += _unreachable_problems(table, gone, promised_from, retention, notes)
-    problems += _old_layout(warehouse, table, listed, notes)
     return summary, problems, notes
 
 
@@ -300,21 +300,20 @@ def _is_old_layout(path: str) -> bool:
     return "/" not in path and bool(DAY_FILE.match(path) or SEASON_FILE.match(path))
 
 
-def _old_layout(
-    warehouse: str, table: str, listed: dict[str, Listed], notes: list[str]
-) -> list[Problem]:
-    """Old daily files in the table's folder: kept after a migration, a problem before one."""
-    old = [p for p in listed if _is_old_layout(p)]
-    if not old:
-        return []
-    if migration_commit(warehouse, table) is not None:
-        notes.append(
-            f"{table}: {len(old)} old-layout file(s) kept beside the Delta table "
-            "(`nba-assets migrate --remove-old` deletes them)"
-        )
-        return []
-    detail = f"{len(old)} old-layout file(s) never migrated: run `nba-assets migrate`"
-    return [Problem("not_migrated", f"{table}/", detail)]
+def check_old_layout(warehouse: str) -> tuple[list[Problem], list[str]]:
+    """Files of the daily-file layout: kept after a table's migration, a problem before it."""
+    problems, notes = [], []
+    for table, old in find_old_layout(warehouse).items():
+        count = len(old.all_files)
+        if migration_commit(warehouse, table) is not None:
+            notes.append(
+                f"{table}: {count} old-layout file(s) kept beside the Delta table "
+                "(`nba-assets migrate --remove-old` deletes them)"
+            )
+        else:
+            detail = f"{count} old-layout file(s) never migrated: run `nba-assets migrate`"
+            problems.append(Problem("not_migrated", table, detail))
+    return problems, notes
 
 
 # -- the instance --------------------------------------------------------------------------------
@@ -368,11 +367,15 @@ def run_health(
     result = HealthResult(warehouse)
     if not as_upath(warehouse).exists():
         result.problems.append(Problem("missing", warehouse, "no warehouse here"))
+        return result
     for table in warehouse_tables(warehouse):
         summary, problems, notes = check_table(warehouse, table, retention, now)
         result.tables.append(summary)
         result.problems += problems
         result.notes += notes
+    problems, notes = check_old_layout(warehouse)
+    result.problems += problems
+    result.notes += notes
     if instance is not None:
         result.problems += check_instance(instance, warehouse, result.tables)
     return result

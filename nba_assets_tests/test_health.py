@@ -163,12 +163,14 @@ def test_table_behind_or_missing_against_the_instance(materialized, replay, caps
     assert "table_missing team_boxscores: Dagster recorded version 2" in out
 
 
-def test_old_layout_files_in_a_table_folder(materialized, capsys):
+def test_old_layout_files_never_migrated(materialized, capsys):
     old = materialized / TABLE / "2025-11-01.parquet"
     shutil.copy(current_files(materialized, TABLE)[0], old)
+    (materialized / "players.parquet").write_bytes(b"")  # an old whole-table file
     code, out = run_cli(materialized, capsys)
     assert code == 1
-    assert "not_migrated  team_boxscores/: 1 old-layout file(s) never migrated" in out
+    assert "not_migrated  team_boxscores: 1 old-layout file(s) never migrated" in out
+    assert "not_migrated  players: 1 old-layout file(s)" in out
     assert "orphan" not in out
 
 
