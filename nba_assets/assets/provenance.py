@@ -24,13 +24,16 @@ from nba_assets.source.client import Fetched, NbaStatsClient
 def request_record(
     fetched: Fetched, covers: tuple[dt.date, dt.date] | None = None
 ) -> dict[str, Any]:
-    """Run-independent facts about one response: the same response gives the same record."""
+    """Facts about one response: what was asked, its bytes' sha256, where they are archived,
+    and when the API gave them (the archive's index judges settled answers by that time)."""
     record: dict[str, Any] = {
         "endpoint": fetched.endpoint,
         "params": fetched.params,
         "sha256": fetched.sha256,
         "archive": "raw/" + str(fetched.archive_path).rsplit("/raw/", 1)[-1],
     }
+    if fetched.fetched_at:
+        record["fetched_at"] = fetched.fetched_at
     if covers is not None:
         record["covers"] = [covers[0].isoformat(), covers[1].isoformat()]
     if fetched.attempts == 0:  # a settled window cut from an archived (wider) response

@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 
 from nba_assets.io.storage import as_upath
 from nba_assets.settings import LIVE_BASE_URL
-from nba_assets.source.archive import RawArchive, sha256_text
+from nba_assets.source.archive import RawArchive, now_iso, sha256_text
 from nba_assets.source.errors import (
     RequestRejectedError,
     RetriesExhaustedError,
@@ -58,6 +58,8 @@ class Fetched:
     attempts: int
     url: str
     nbytes: int = 0
+    #: When the API gave these bytes (ISO, UTC); for an archive answer, when it last did.
+    fetched_at: str = ""
 
 
 class _Throttle:
@@ -133,7 +135,7 @@ class NbaStatsClient(dg.ConfigurableResource):
     @property
     def archive(self) -> RawArchive:
         if self._archive is None:
-            self._archive = RawArchive(as_upath(self.warehouse) / "raw")
+            self._archive = RawArchive(as_upath(self.warehouse) / "raw", self.warehouse)
         return self._archive
 
     def resolved_base_url(self) -> str:
@@ -285,7 +287,7 @@ class NbaStatsClient(dg.ConfigurableResource):
         text: str,
         body: dict,
     ) -> Fetched:
-        digest = sha256_text(text)
+        digest, fetched_at = sha256_text(text), now_iso()
         path = self.archive.store(
             name,
             params,
@@ -294,6 +296,7 @@ class NbaStatsClient(dg.ConfigurableResource):
             body_text=text,
             sha256=digest,
             url=response.url,
+            recorded_at=fetched_at,
         )
         return Fetched(
             endpoint=name,
@@ -304,6 +307,7 @@ class NbaStatsClient(dg.ConfigurableResource):
             attempts=attempt,
             url=response.url,
             nbytes=len(response.content),
+            fetched_at=fetched_at,
         )
 
     def _transient(

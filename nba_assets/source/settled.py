@@ -40,10 +40,11 @@ def from_archive(
     recorded_after: str = "",
     **kwargs: Any,
 ) -> Fetched | None:
-    """The archived answer to this request (narrowed from a wider one), or None.
+    """The published archived answer to this request (narrowed from a wider one), or None.
 
-    `recorded_after`: only an answer recorded after this ISO date counts (one recorded while
-    the window's games could still be corrected does not).
+    Only a response whose latest verdict in the archive's index is `published` answers: never
+    one an audit rejected, nor one no audit judged. `recorded_after`: only an answer the API
+    gave after this ISO date counts (one given while the games could still change does not).
     """
     name: str = endpoint_cls.endpoint
     params = endpoint_params(endpoint_cls, **kwargs)
@@ -62,6 +63,7 @@ def from_archive(
         archive_path=str(hit.path),
         attempts=0,  # no request was sent
         url=f"archive:{hit.path}",
+        fetched_at=hit.recorded_at,
     )
 
 
