@@ -1,9 +1,14 @@
-"""play_by_play at scale: through the replay server, re-derived from the archive, 25 seasons
-extrapolated, and a killed backfill's rerun. Prints numbers; asserts nothing.
+"""play_by_play at scale, actually run: N synthetic seasons fetched through the replay server
+at request interval 0, then re-derived from the raw archive, then rerun unchanged. Prints
+games/s and peak RSS of each pass; asserts nothing.
 
-    .venv/bin/python bench/play_by_play.py [--weeks 6]
+    .venv/bin/python bench/play_by_play.py [--seasons 25] [--last-season 2025-26] [--killed]
 
-Each phase runs in its own process so its peak RSS is its own.
+Each pass is its own process (`dg.materialize`, in-process executor, one ranged run), so its
+peak RSS is its own; the synthetic league is served by `nba-assets replay-server` in another.
+  fetch     every game requested from the server (interval 0), staged, checked, committed;
+  rederive  the table removed, every game read back from the archive (0 requests), committed;
+  rerun     the same again on the published table: compared row for row, no commit.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import datetime as dt
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,128 +26,121 @@ import tempfile
 import time
 from pathlib import Path
 
-START = dt.date(2024, 10, 22)
-SEED, SEASONS = 7, "2024-25:2024-25"
+SEED = 7
+BIN = Path(sys.executable).parent
+#: The short range of the killed-rerun phase (one week of 2024-25).
+KILLED_START, KILLED_END = dt.date(2024, 10, 22), dt.date(2024, 10, 28)
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _server():
-    from nba_assets.source.replay import ReplayServer, SyntheticBackend
+def _season_range(last: str, seasons: int) -> str:
+    from nba_assets.partitions import season_name
+    from nba_assets.source.synthetic import season_start
 
-    return ReplayServer(SyntheticBackend(seed=SEED, seasons=SEASONS)).start()
+    return f"{season_name(season_start(last) - seasons + 1)}:{last}"
 
 
-def _resources(base_url: str, warehouse: Path, out: Path) -> dict:
-    from nba_assets.io.parquet import ParquetIOManager
+def _game_days(seasons: str) -> tuple[dt.date, dt.date, int]:
+    """First and last game day of the synthetic seasons, and their number of games."""
+    from nba_assets.source.synthetic import SyntheticLeague, parse_season_range, season_start
+
+    first, last = parse_season_range(seasons)
+    league = SyntheticLeague(seed=SEED, first_season=first, last_season=last)
+    games = [
+        g
+        for y in range(season_start(first), season_start(last) + 1)
+        for g in league.season(y).games
+    ]
+    return min(g.day for g in games), max(g.day for g in games), len(games)
+
+
+_SERVE = [str(BIN / "nba-assets"), "replay-server", "--synthetic", "--quiet"]
+
+
+class Server:
+    """`nba-assets replay-server --synthetic` in its own process (its CPU is not the run's)."""
+
+    def __init__(self, seasons: str) -> None:
+        self.proc = subprocess.Popen(
+            [*_SERVE, "--seed", str(SEED), "--seasons", seasons],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.url = self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def _resources(base_url: str, warehouse: Path) -> dict:
+    from nba_assets.io.manager import DeltaIOManager
     from nba_assets.source.client import NbaStatsClient
 
     nba = NbaStatsClient(base_url=base_url, warehouse=str(warehouse), min_request_interval=0.0)
-    return {"nba": nba, "io_manager": ParquetIOManager(warehouse=str(out))}
+    return {"nba": nba, "io_manager": DeltaIOManager(warehouse=str(warehouse))}
 
 
-def _tags(end: dt.date) -> dict[str, str]:
+def _tags(start: dt.date, end: dt.date) -> dict[str, str]:
     return {
-        "dagster/asset_partition_range_start": START.isoformat(),
+        "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     }
 
 
-def _run_pbp(base_url: str, warehouse: Path, out: Path, end: dt.date) -> dict:
+def phase_boxscores(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dict:
+    """team_boxscores for the range (the input of play_by_play), into the warehouse."""
+    import dagster as dg
+
+    from nba_assets.assets.boxscores import team_boxscores
+
+    began = time.perf_counter()
+    ok = dg.materialize(
+        [team_boxscores], resources=_resources(url, warehouse), tags=_tags(start, end)
+    ).success
+    return {"ok": ok, "wall": time.perf_counter() - began}
+
+
+def phase_play_by_play(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dict:
+    """One ranged play_by_play run: wall, CPU, peak RSS and the materialization's facts."""
     import dagster as dg
 
     from nba_assets.assets.boxscores import team_boxscores
     from nba_assets.assets.play_by_play import play_by_play
 
+    began, cpu = time.perf_counter(), time.process_time()
     result = dg.materialize(
         [play_by_play, team_boxscores.to_source_asset()],
-        resources=_resources(base_url, warehouse, out),
-        tags=_tags(end),
+        resources=_resources(url, warehouse),
+        tags=_tags(start, end),
+        raise_on_error=False,
     )
-    [event] = result.asset_materializations_for_node("play_by_play")[:1]
-    return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
-
-
-def phase_boxscores(warehouse: Path, end: dt.date) -> dict:
-    """team_boxscores for the range (inputs of play_by_play), into the warehouse."""
-    import dagster as dg
-
-    from nba_assets.assets.boxscores import team_boxscores
-
-    server = _server()
-    try:
-        ok = dg.materialize(
-            [team_boxscores],
-            resources=_resources(server.url, warehouse, warehouse),
-            tags=_tags(end),
-        ).success
-    finally:
-        server.stop()
-    return {"ok": ok}
-
-
-def phase_replay(warehouse: Path, end: dt.date) -> dict:
-    """Every game requested through the synthetic replay server at interval 0."""
-    import cProfile
-    import pstats
-
-    server = _server()
-    profile = cProfile.Profile()
-    started, cpu = time.perf_counter(), time.process_time()
-    try:
-        meta = profile.runcall(_run_pbp, server.url, warehouse, warehouse, end)
-    finally:
-        server.stop()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    if not result.success:
+        raise SystemExit("play_by_play run failed")
+    event = result.asset_materializations_for_node("play_by_play")[0]
+    meta = {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+    keys = ("games_in_run", "games_from_archive", "rows_in_run", "api_requests", "commit")
     return {
         "wall": wall,
-        "cpu": time.process_time() - cpu,
+        "cpu": cpu,
         "peak_rss_mb": _peak_rss_mb(),
-        "where": _where(pstats.Stats(profile)),
-        **_pick(meta),
+        **{k: meta.get(k) for k in (*keys, "delta_version", "files_added")},
+        "table": _table_facts(warehouse),
     }
 
 
-#: (file suffix, function) -> what it is, for "where the time goes" (cumulative, profiled).
-_SPOTS = {
-    ("source/client.py", "_attempt"): "request (HTTP + validate + archive)",
-    ("source/validation.py", "validate_body"): "validate JSON",
-    ("source/archive.py", "store"): "archive write",
-    ("nba_assets/parsing_pbp.py", "parse_play_by_play_games"): "parse + type",
-    ("nba_assets/pbp_checks.py", "box_score_mismatches"): "consistency check",
-    ("io/parquet.py", "publish_partition"): "Parquet write",
-    ("assets/play_by_play.py", "play_by_play"): "asset body (all of the above)",
-}
+def _table_facts(warehouse: Path) -> dict:
+    from nba_assets.io.delta import files_per_partition, open_table
 
-
-def _where(stats) -> dict[str, float]:
-    out = {}
-    for (filename, _, name), row in stats.stats.items():
-        for (suffix, function), label in _SPOTS.items():
-            if filename.endswith(suffix) and name == function:
-                out[label] = round(out.get(label, 0.0) + row[3], 2)
-    return out
-
-
-def phase_rederive(warehouse: Path, end: dt.date, out: Path) -> dict:
-    """The same range again from the raw archive: the server is gone, so any request would fail."""
-    started, cpu = time.perf_counter(), time.process_time()
-    meta = _run_pbp("http://127.0.0.1:9/stats", warehouse, out, end)
-    return {
-        "wall": time.perf_counter() - started,
-        "cpu": time.process_time() - cpu,
-        "peak_rss_mb": _peak_rss_mb(),
-        **_pick(meta),
-    }
-
-
-def _pick(meta: dict) -> dict:
-    keys = ("games_in_run", "games_from_archive", "rows_in_run", "bytes_in_run", "api_requests")
-    picked = {k: meta.get(k) for k in keys} | {"api_seconds": meta.get("api_seconds")}
-    picked["games"] = picked.pop("games_in_run")
-    return picked
+    table = open_table(str(warehouse), "play_by_play")
+    files = files_per_partition(table)
+    size = sum(p.stat().st_size for p in (warehouse / "play_by_play").rglob("*.parquet"))
+    return {"seasons": len(files), "max_files_per_season": max(files.values()), "mb": size / 2**20}
 
 
 def _child(phase: str, *args: str) -> dict:
@@ -156,10 +155,44 @@ def _child(phase: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def killed_rerun(tmp: Path, end: dt.date) -> dict:
+def _print_pass(label: str, run: dict) -> None:
+    games = run["games_in_run"]
+    table = run["table"]
+    print(
+        f"{label}: {games:,} games ({run['games_from_archive']:,} from the archive, "
+        f"{run['api_requests']} requests), {run['rows_in_run']:,} rows in {run['wall']:.0f}s wall "
+        f"= {games / run['wall']:.1f} games/s ({games / run['cpu']:.1f} per CPU-s); "
+        f"peak RSS {run['peak_rss_mb']:.0f} MB; commit {run['commit']} "
+        f"(version {run['delta_version']}); table {table['seasons']} seasons, "
+        f"<= {table['max_files_per_season']} files/season, {table['mb']:.0f} MB",
+        flush=True,
+    )
+
+
+def full_run(seasons: str, tmp: Path, rerun: bool) -> None:
+    start, end, games = _game_days(seasons)
+    print(f"{seasons}: {games:,} games, {start}..{end}", flush=True)
+    warehouse = tmp / "warehouse"
+    span = ["--warehouse", str(warehouse), "--start", start.isoformat(), "--end", end.isoformat()]
+    server = Server(seasons)
+    try:
+        box = _child("boxscores", "--url", server.url, *span)
+        print(f"team_boxscores: {box['wall']:.0f}s", flush=True)
+        _print_pass("fetch (replay, interval 0)", _child("pbp", "--url", server.url, *span))
+    finally:
+        server.stop()
+    dead = "http://127.0.0.1:9/stats"  # nothing listens: any request would fail the run
+    shutil.rmtree(warehouse / "play_by_play")
+    _print_pass("re-derive from the archive", _child("pbp", "--url", dead, *span))
+    if rerun:
+        _print_pass("rerun, unchanged", _child("pbp", "--url", dead, *span))
+
+
+def killed_rerun(tmp: Path) -> dict:
     """SIGKILL `dagster asset materialize` mid-range, rerun: requests == games not archived."""
-    bin_dir = Path(sys.executable).parent
-    server = _server()
+    from nba_assets.source.replay import ReplayServer, SyntheticBackend
+
+    server = ReplayServer(SyntheticBackend(seed=SEED, seasons="2024-25:2024-25")).start()
     warehouse, home = tmp / "warehouse", tmp / "home"
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -170,8 +203,8 @@ def killed_rerun(tmp: Path, end: dt.date) -> dict:
         "NBA_ASSETS_WAREHOUSE": str(warehouse),
         "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
     }
-    rng = f"{START.isoformat()}...{end.isoformat()}"
-    base = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "nba_assets.definitions"]
+    rng = f"{KILLED_START.isoformat()}...{KILLED_END.isoformat()}"
+    base = [str(BIN / "dagster"), "asset", "materialize", "-m", "nba_assets.definitions"]
     try:
         subprocess.run(
             [*base, "--select", "team_boxscores", "--partition-range", rng],
@@ -179,7 +212,7 @@ def killed_rerun(tmp: Path, end: dt.date) -> dict:
             check=True,
             capture_output=True,
         )
-        games = len({r["GameID"] for r in _game_ids(warehouse, end)})
+        games = _games_published(warehouse)
         server.reset()
         server.faults.update({"latency": 0.05})
         args = [*base, "--select", "play_by_play", "--partition-range", rng]
@@ -209,96 +242,43 @@ def killed_rerun(tmp: Path, end: dt.date) -> dict:
     }
 
 
-def _game_ids(warehouse: Path, end: dt.date) -> list[dict]:
-    import pandas as pd
+def _games_published(warehouse: Path) -> int:
+    from nba_assets.io.delta import read_rows
+    from nba_assets.schemas import TEAM_BOXSCORES
 
-    files = sorted((warehouse / "team_boxscores").glob("*.parquet"))
-    frame = pd.concat(pd.read_parquet(f) for f in files)
-    return [{"GameID": g} for g in frame["game_id"].unique()]
+    rows = read_rows(str(warehouse), TEAM_BOXSCORES, columns=["game_id"])
+    return len(set(rows.column("game_id").to_pylist()))
 
 
-def _season_games(seasons: int = 25) -> int:
-    """Games in 25 synthetic seasons (2001-02..2025-26): schedule only, no play-by-play."""
-    from nba_assets.source.synthetic import SyntheticLeague
-
-    league = SyntheticLeague(seed=SEED, first_season="2001-02", last_season="2025-26")
-    return sum(len(league.season(y).games) for y in range(2001, 2001 + seasons))
+def _run_phase(args: argparse.Namespace) -> dict:
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    phase = phase_boxscores if args.phase == "boxscores" else phase_play_by_play
+    return phase(args.url, Path(args.warehouse), start, end)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--weeks", type=int, default=6)
-    parser.add_argument("--phase")
-    parser.add_argument("--warehouse")
-    parser.add_argument("--out")
-    parser.add_argument("--end")
-    parser.add_argument("--killed-only", action="store_true", help="only the killed-rerun phase")
+    parser.add_argument("--seasons", type=int, default=25, help="how many synthetic seasons")
+    parser.add_argument("--last-season", default="2025-26")
+    parser.add_argument("--no-rerun", action="store_true", help="skip the unchanged rerun")
+    parser.add_argument("--killed", action="store_true", help="only the killed-rerun phase")
+    parser.add_argument("--phase", choices=["boxscores", "pbp"])
+    for name in ("--url", "--warehouse", "--start", "--end"):
+        parser.add_argument(name)
     args = parser.parse_args()
     if args.phase:
-        end = dt.date.fromisoformat(args.end)
-        warehouse = Path(args.warehouse)
-        if args.phase == "boxscores":
-            result = phase_boxscores(warehouse, end)
-        elif args.phase == "replay":
-            result = phase_replay(warehouse, end)
-        else:
-            result = phase_rederive(warehouse, end, Path(args.out))
-        print(json.dumps(result))
+        print(json.dumps(_run_phase(args)))
         return
-    long_end = START + dt.timedelta(weeks=args.weeks) - dt.timedelta(days=1)
-    short_end = START + dt.timedelta(days=6)
-    if args.killed_only:
-        with tempfile.TemporaryDirectory() as tmp_dir:
-            _print_killed(killed_rerun(Path(tmp_dir), short_end), short_end)
-        return
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        warehouse = str(tmp / "warehouse")
-        _child("boxscores", "--warehouse", warehouse, "--end", long_end.isoformat())
-        replay = _child("replay", "--warehouse", warehouse, "--end", long_end.isoformat())
-        games = replay["games"]
-        print(
-            f"through replay (interval 0), {START}..{long_end}: {games} games, "
-            f"{replay['rows_in_run']:,} rows, {replay['api_requests']} requests, "
-            f"{replay['wall']:.1f}s wall = {games / replay['wall']:.1f} games/s "
-            f"({replay['cpu']:.1f} CPU s incl. the in-process server = "
-            f"{games / replay['cpu']:.1f} games per CPU-second, profiled); "
-            f"{replay['api_seconds']:.1f}s inside HTTP (server generates + serves the game), "
-            f"rest parse/check/write; peak RSS {replay['peak_rss_mb']:.0f} MB"
-        )
-        print(f"  where the time goes (cProfile, main thread, cumulative s): {replay['where']}")
-        for label, end in (("1 week", short_end), (f"{args.weeks} weeks", long_end)):
-            # same warehouse: the day files are rewritten from the archive, as a rebuild would
-            again = _child(
-                "rederive", "--warehouse", warehouse, "--out", warehouse, "--end", end.isoformat()
-            )
+    with tempfile.TemporaryDirectory(prefix="pbp-bench-") as tmp_dir:
+        if args.killed:
+            k = killed_rerun(Path(tmp_dir))
             print(
-                f"re-derive from archive, {label}: {again['games']} games, "
-                f"{again['api_requests']} requests, {again['wall']:.1f}s = "
-                f"{again['games'] / again['wall']:.1f} games/s (incl. ~run start-up); "
-                f"{again['cpu']:.1f} CPU s = {again['games'] / again['cpu']:.1f} games per CPU-second, "
-                f"{again['bytes_in_run'] / again['games'] / 1024:.1f} KiB Parquet/game, "
-                f"peak RSS {again['peak_rss_mb']:.0f} MB"
+                f"killed halfway ({KILLED_START}..{KILLED_END}, {k['games']} games): "
+                f"{k['archived_before_kill']} archived before SIGKILL, rerun made "
+                f"{k['rerun_requests']} requests for {k['not_archived']} games not archived"
             )
-        total = _season_games()
-        rows_per_game = replay["rows_in_run"] / games
-        bytes_per_game = again["bytes_in_run"] / again["games"]
-        print(
-            f"25 synthetic seasons (extrapolated from the {games}-game sample): {total:,} games, "
-            f"~{total * rows_per_game / 1e6:.1f} M rows, ~{total * bytes_per_game / 1e9:.2f} GB "
-            f"Parquet; through replay ~{total / (games / replay['wall']) / 3600:.1f} h, "
-            f"re-derive ~{total / (again['games'] / again['wall']) / 60:.0f} min; "
-            f"peak RSS stays at the per-day level above (a day at a time)"
-        )
-        _print_killed(killed_rerun(tmp / "killed", short_end), short_end)
-
-
-def _print_killed(killed: dict, end: dt.date) -> None:
-    print(
-        f"killed halfway ({START}..{end}, {killed['games']} games): "
-        f"{killed['archived_before_kill']} archived before SIGKILL, rerun made "
-        f"{killed['rerun_requests']} requests for {killed['not_archived']} games not archived"
-    )
+            return
+        full_run(_season_range(args.last_season, args.seasons), Path(tmp_dir), not args.no_rerun)
 
 
 if __name__ == "__main__":

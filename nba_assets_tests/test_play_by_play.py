@@ -8,11 +8,15 @@ import time
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 import pytest
 from nba_api.stats.endpoints import PlayByPlayV3
 
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.play_by_play import POINTS_CHECK, play_by_play, request_params
+from nba_assets.io import delta, staging
+from nba_assets.io.delta import Selection, to_stored
+from nba_assets.io.staging import StagedRange
 from nba_assets.parsing import parse_boxscores
 from nba_assets.parsing_pbp import (
     COUNTED,
@@ -20,11 +24,18 @@ from nba_assets.parsing_pbp import (
     parse_play_by_play,
     parse_play_by_play_games,
 )
-from nba_assets.partitions import BOXSCORE_SEASON_TYPES
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_of
 from nba_assets.pbp_checks import box_score_mismatches
-from nba_assets.schemas import TEAM_BOXSCORES
+from nba_assets.schemas import PLAY_BY_PLAY, TEAM_BOXSCORES
 from nba_assets.source.synthetic import SyntheticLeague
-from nba_assets_tests.conftest import REPO, fixture_body, make_client, resources
+from nba_assets_tests.conftest import (
+    REPO,
+    fixture_body,
+    make_client,
+    published,
+    resources,
+    table_version,
+)
 
 REAL_GAME, REAL_DAY = "0022200552", dt.date(2023, 1, 2)
 START, END = "2024-10-22", "2024-10-28"
@@ -175,9 +186,20 @@ def materialize_pbp(server, warehouse, start, end, **config):
 
 
 def synthetic_games(warehouse, start: str, end: str) -> list[str]:
-    days = pd.date_range(start, end).date
-    frames = [pd.read_parquet(warehouse / "team_boxscores" / f"{d}.parquet") for d in days]
-    return sorted(pd.concat(frames)["game_id"].unique())
+    return sorted(published(warehouse, "team_boxscores", first=start, last=end)["game_id"].unique())
+
+
+def events(warehouse, start: str, end: str) -> pd.DataFrame:
+    return published(warehouse, "play_by_play", first=start, last=end)
+
+
+def archived_shas(warehouse) -> dict[str, str]:
+    """GameID -> sha256 of every play-by-play response in the raw archive."""
+    shas = {}
+    for path in (warehouse / "raw" / "playbyplayv3").glob("*/*.json"):
+        record = json.loads(path.read_text())
+        shas[record["request"]["params"]["GameID"]] = record["response"]["sha256"]
+    return shas
 
 
 def pbp_requests(server) -> list[str]:
@@ -200,12 +222,9 @@ def test_synthetic_range_resumes_from_the_archive(synthetic, warehouse):
     assert materialize_pbp(synthetic, warehouse, START, END).success
     every = synthetic_games(warehouse, START, END)
     assert sorted(pbp_requests(synthetic)) == sorted(set(every) - set(first_days))
-    events = pd.concat(
-        pd.read_parquet(warehouse / "play_by_play" / f"{d}.parquet")
-        for d in pd.date_range(START, END).date
-    )
-    assert sorted(events["game_id"].unique()) == every
-    assert events.groupby("game_id").size().between(400, 620).all()
+    rows = events(warehouse, START, END)
+    assert sorted(rows["game_id"].unique()) == every
+    assert rows.groupby("game_id").size().between(400, 620).all()
     # refresh asks again, for exactly the games of the range
     synthetic.reset()
     assert materialize_pbp(synthetic, warehouse, START, START, refresh=True).success
@@ -232,12 +251,19 @@ def test_check_fails_on_a_corrupted_archive_and_names_the_game(synthetic, wareho
     del actions[made]
     record["response"]["body_text"] = json.dumps(body)
     path.write_text(json.dumps(record))
+    before, version = events(warehouse, day, day), table_version(warehouse, "play_by_play")
     synthetic.reset()
     result = materialize_pbp(synthetic, warehouse, day, day)
     assert pbp_requests(synthetic) == []  # everything came from the archive
     check = result.get_asset_check_evaluations()[0]
     assert not check.passed
     assert check.metadata["failing_games"].value == [victim]
+    # the step failed and nothing was committed: the published rows are the good ones
+    assert not result.success
+    assert table_version(warehouse, "play_by_play") == version
+    pd.testing.assert_frame_equal(events(warehouse, day, day), before)
+    [report] = (warehouse / "_quarantine" / "play_by_play").glob("*/*/report.json")
+    assert json.loads(report.read_text())["failed_checks"][0]["failing_games"] == [victim]
 
 
 def test_a_game_without_play_by_play_fails_naming_it(replay, synthetic, warehouse):
@@ -251,7 +277,7 @@ def test_a_game_without_play_by_play_fails_naming_it(replay, synthetic, warehous
     assert not result.success
     failure = result.failure_data_for_node("play_by_play").error
     assert games[0] in failure.message
-    assert not (warehouse / "play_by_play" / f"{day}.parquet").exists()
+    assert not (warehouse / "play_by_play").exists()  # nothing was committed
     # a game known to lack data is listed as missing, never silently dropped
     replay.reset()
     result = materialize_pbp(replay, warehouse, day, day, known_missing=games)
@@ -297,4 +323,193 @@ def test_a_killed_backfill_reruns_exactly_the_games_not_archived(tmp_path, synth
     synthetic.reset()
     run(args, REPO, **env)
     assert sorted(pbp_requests(synthetic)) == sorted(set(games) - archived)
-    assert len(list((warehouse / "play_by_play").glob("*.parquet"))) == 7
+    # the killed run committed nothing; the rerun committed the whole range once
+    assert table_version(warehouse, "play_by_play") == 0
+    assert sorted(events(warehouse, START, END)["game_id"].unique()) == games
+
+
+def materialization(result) -> dict:
+    """The run's metadata, the same on the materialization of every partition of the range."""
+    events = result.asset_materializations_for_node("play_by_play")
+    metas = [{k: getattr(v, "value", v) for k, v in e.metadata.items()} for e in events]
+    shared = {
+        k: v for k, v in metas[0].items() if k not in ("dagster/row_count", "games", "sources")
+    }
+    assert all(shared.items() <= meta.items() for meta in metas)
+    return shared
+
+
+def table_files(warehouse) -> dict[str, int]:
+    return {
+        str(p): p.stat().st_size for p in (warehouse / "play_by_play").rglob("*") if p.is_file()
+    }
+
+
+def test_a_range_is_one_commit_and_an_equal_rerun_writes_nothing(synthetic, warehouse):
+    assert dg.materialize(
+        [team_boxscores], resources=resources(synthetic, warehouse), tags=tags(START, END)
+    ).success
+    result = materialize_pbp(synthetic, warehouse, START, END)
+    assert result.success and result.get_asset_check_evaluations()[0].passed
+    first = materialization(result)
+    assert (first["commit"], first["delta_version"]) == ("committed", 0)
+    assert first["table_uri"] == str(warehouse.resolve() / "play_by_play")
+    # every row carries the sha256 of its game's response; the commit names all of them
+    shas, rows = archived_shas(warehouse), events(warehouse, START, END)
+    assert (rows["source_sha256"] == rows["game_id"].map(shas)).all()
+    [entry] = delta.history(str(warehouse), "play_by_play")
+    meta = entry["meta"]
+    assert (meta["run_id"], meta["step"], meta["range"]) == (
+        result.run_id,
+        "play_by_play",
+        f"{START}...{END}",
+    )
+    assert json.loads(meta["responses"]) == sorted(shas.values())
+    # the same range again, from the archive: no request, no commit, not a byte written
+    files = table_files(warehouse)
+    synthetic.reset()
+    again = materialize_pbp(synthetic, warehouse, START, END)
+    assert again.success and pbp_requests(synthetic) == []
+    second = materialization(again)
+    assert (second["commit"], second["delta_version"]) == ("unchanged", 0)
+    assert second["table_uri"] == first["table_uri"]
+    assert table_files(warehouse) == files
+
+
+def test_a_changed_row_under_the_same_response_hash_is_committed(synthetic, warehouse):
+    """Rows are compared, not hashes: a re-typed value alone makes a new version."""
+    assert dg.materialize(
+        [team_boxscores], resources=resources(synthetic, warehouse), tags=tags(START, END)
+    ).success
+    assert materialize_pbp(synthetic, warehouse, START, END).success
+    before = events(warehouse, START, END)
+    victim = synthetic_games(warehouse, END, END)[0]
+    [path] = [
+        p
+        for p in (warehouse / "raw" / "playbyplayv3").glob("*/*.json")
+        if json.loads(p.read_text())["request"]["params"]["GameID"] == victim
+    ]
+    record = json.loads(path.read_text())
+    body = json.loads(record["response"]["body_text"])
+    body["game"]["actions"][0]["description"] = "Start of the game (re-typed)"
+    record["response"]["body_text"] = json.dumps(body)
+    path.write_text(json.dumps(record))  # the recorded sha256 is left as it was
+    result = materialize_pbp(synthetic, warehouse, START, END)
+    assert result.success and materialization(result)["delta_version"] == 1
+    after = events(warehouse, START, END)
+    changed = before.compare(after)
+    assert len(changed) == 1 and after.loc[changed.index[0], "game_id"] == victim
+
+
+# -- the staged range: seasons compared and rewritten on their own, one streamed commit ---------
+
+TWO_SEASONS = ("2023-24", "2024-25")
+
+
+def stored_day(league: SyntheticLeague, day: dt.date) -> pa.Table:
+    games = sorted(g.game_id for g in league.season(int(season_of(day)[:4])).games if g.day == day)
+    frame = parse_play_by_play_games(
+        [(league.respond("playbyplayv3", {"GameID": g}), g, day) for g in games]
+    )
+    frame["source_sha256"] = "0" * 64
+    return to_stored(PLAY_BY_PLAY, frame)
+
+
+@pytest.fixture(scope="module")
+def two_days() -> dict[dt.date, pa.Table]:
+    """The last game day of 2023-24 and the first of 2024-25, stored as the table keeps them."""
+    league = SyntheticLeague(seed=7, first_season=TWO_SEASONS[0], last_season=TWO_SEASONS[1])
+    last = max(g.day for g in league.season(2023).games)
+    first = min(g.day for g in league.season(2024).games)
+    return {day: stored_day(league, day) for day in (last, first)}
+
+
+def stage(tmp_path, warehouse, days: dict) -> StagedRange:
+    spill = tmp_path / f"spill-{len(list(tmp_path.glob('spill-*')))}"
+    spill.mkdir()
+    staged = StagedRange(str(warehouse), PLAY_BY_PLAY, Selection.days(min(days), max(days)), spill)
+    for day, rows in sorted(days.items()):
+        staged.add(day, day, rows)
+    staged.finish()
+    return staged
+
+
+def season_files(warehouse, season: str) -> set[str]:
+    return {p.name for p in (warehouse / "play_by_play" / f"season={season}").glob("*.parquet")}
+
+
+def test_only_the_seasons_that_changed_are_rewritten(tmp_path, warehouse, two_days):
+    first = stage(tmp_path, warehouse, two_days).commit({"run_id": "a"})
+    assert (first.version, first.unchanged, first.rows) == (
+        0,
+        False,
+        sum(t.num_rows for t in two_days.values()),
+    )
+    kept = season_files(warehouse, TWO_SEASONS[0])
+    # the second season's day changes one value; the first season's rows stay as they are
+    later = max(two_days)
+    description = two_days[later].column("description").to_pylist()
+    description[0] = "changed"
+    changed = dict(two_days)
+    changed[later] = two_days[later].set_column(
+        two_days[later].schema.get_field_index("description"), "description", pa.array(description)
+    )
+    staged = stage(tmp_path, warehouse, changed)
+    assert staged.changed == [TWO_SEASONS[1]]
+    second = staged.commit({"run_id": "b"})
+    assert (second.version, second.unchanged) == (1, False)
+    assert season_files(warehouse, TWO_SEASONS[0]) == kept
+    rows = delta.read_rows(str(warehouse), PLAY_BY_PLAY, Selection.days(min(two_days), later))
+    assert rows.column("description").to_pylist() == [
+        *two_days[min(two_days)].column("description").to_pylist(),
+        *description,
+    ]
+    # and the same rows a third time: no commit
+    third = stage(tmp_path, warehouse, changed)
+    assert third.changed == []
+    assert third.commit({"run_id": "c"}).unchanged
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 1
+
+
+def test_an_error_while_writing_commits_nothing_and_leaves_no_file(
+    tmp_path, warehouse, two_days, monkeypatch
+):
+    stage(tmp_path, warehouse, two_days).commit({"run_id": "a"})
+    before = delta.read_rows(str(warehouse), PLAY_BY_PLAY)
+    emptied = {day: rows.slice(0, 10) for day, rows in two_days.items()}
+    staged = stage(tmp_path, warehouse, emptied)
+    assert staged.changed == list(TWO_SEASONS)
+
+    rebatch = staging.rebatch
+
+    def failing(schema, batches):
+        yield from rebatch(schema, batches)
+        raise OSError("spill file lost")
+
+    files = table_files(warehouse)
+    monkeypatch.setattr(staging, "rebatch", failing)
+    with pytest.raises(OSError, match="spill file lost"):
+        staged.commit({"run_id": "b"})
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 0
+    assert delta.read_rows(str(warehouse), PLAY_BY_PLAY).equals(before)
+    assert table_files(warehouse) == files  # the half-written season file was removed
+
+
+def test_a_range_inside_a_season_keeps_the_rest_of_the_season(tmp_path, warehouse):
+    league = SyntheticLeague(seed=7, first_season="2024-25", last_season="2024-25")
+    first, second = sorted({g.day for g in league.season(2024).games})[:2]
+    days = {first: stored_day(league, first), second: stored_day(league, second)}
+    stage(tmp_path, warehouse, days).commit({"run_id": "a"})
+    description = days[second].column("description").to_pylist()
+    description[-1] = "changed"
+    index = days[second].schema.get_field_index("description")
+    later = days[second].set_column(index, "description", pa.array(description))
+    commit = stage(tmp_path, warehouse, {second: later}).commit({"run_id": "b"})
+    assert (commit.version, commit.rows, commit.removed_rows) == (1, later.num_rows, later.num_rows)
+    rows = delta.read_rows(str(warehouse), PLAY_BY_PLAY)
+    assert rows.equals(pa.concat_tables([days[first], later]).cast(rows.schema))
+    # one file for the season, with the statistics readers skip files by
+    actions = pa.table(delta.open_table(str(warehouse), "play_by_play").get_add_actions(True))
+    [action] = actions.to_pylist()
+    assert action["num_records"] == rows.num_rows
+    assert (action["min.game_date"], action["max.game_date"]) == (first, second)
