@@ -45,7 +45,7 @@ from nba_assets.parsing import ParseError
 from nba_assets.partitions import season_of
 from nba_assets.schemas import SCHEDULE, TABLES, TableSpec
 from nba_assets.source.errors import SchemaDriftError
-from nba_assets.source.index import record_published, record_rejected
+from nba_assets.source.index import record_confirmed, record_published, record_rejected
 
 QUARANTINE = "_quarantine"
 
@@ -140,7 +140,9 @@ def audited(
     run = {"run_id": context.run_id, "step": _step_key(context), "asset": spec.name}
     commit = publish(warehouse, spec, frame, Selection.days(start, end), run)
     counts: dict[str, object] = {}
-    if not commit.unchanged:
+    if commit.unchanged:
+        record_confirmed(warehouse, requests, spec.name, commit.version, context.run_id)
+    else:
         record_published(warehouse, requests, spec.name, commit.version, context.run_id)
         if after_commit is not None:
             facts = dict(after_commit(before, frame, commit))

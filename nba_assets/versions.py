@@ -9,6 +9,7 @@ new version), `restored_from` and `previous_version`.
 from __future__ import annotations
 
 import getpass
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from nba_assets.io import delta
 from nba_assets.io.storage import as_upath
 from nba_assets.schemas import TABLES
+from nba_assets.source.index import record_withdrawn
 
 
 class RollbackError(RuntimeError):
@@ -91,6 +93,8 @@ class Rollback:
     restored_from: int
     delta_version: int
     recorded: bool
+    #: responses of the undone commits the archive no longer answers settled windows from
+    withdrawn: int = 0
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ class Rollback:
             "restored_from": self.restored_from,
             "previous_version": self.previous_version,
             "operation": "RESTORE",
+            "responses_withdrawn": self.withdrawn,
         }
 
 
@@ -143,13 +148,30 @@ def rollback(
             "user": _user(),
         },
     )
+    withdrawn = record_withdrawn(
+        warehouse,
+        table,
+        undone_responses(warehouse, table, version, current),
+        f"rolled back to version {version}",
+        run_id=f"rollback-{new}",
+    )
     result = Rollback(table, delta.table_uri(warehouse, table), current, version, new, False)
+    result = Rollback(**{**result.__dict__, "withdrawn": withdrawn})
     if instance is not None and table in TABLES:
         instance.report_runless_asset_event(
             dg.AssetObservation(asset_key=table, metadata=result.as_metadata())
         )
         result = Rollback(**{**result.__dict__, "recorded": True})
     return result
+
+
+def undone_responses(warehouse: str, table: str, version: int, current: int) -> set[str]:
+    """The sha256 of every response the commits after `version` (up to `current`) published."""
+    found: set[str] = set()
+    for entry in delta.history(warehouse, table, current - version + 1):
+        if version < entry["version"] <= current and entry["meta"].get("responses"):
+            found.update(json.loads(entry["meta"]["responses"]))
+    return found
 
 
 def _user() -> str:

@@ -154,3 +154,18 @@ def test_history_exits_zero_every_time_in_a_fresh_process(three_versions):
         args = command + (["--json"] if n % 2 else [])
         codes.append(subprocess.run(args, env=env, capture_output=True, timeout=120).returncode)
     assert codes == [0] * 20
+
+
+def test_rollback_withdraws_the_responses_of_the_undone_commits(three_versions, home, capsys):
+    """After a rollback, the archive no longer answers settled windows with the undone rows."""
+    from nba_assets.source.index import ResponseIndex
+
+    [undone] = json.loads(versions.history_rows(str(three_versions), TABLE)[1]["meta"]["responses"])
+    kept = set(every_row(three_versions, 0).column(delta.SOURCE_SHA256).to_pylist())
+    assert undone not in kept
+    assert ResponseIndex(str(three_versions)).published_in(TABLE, {undone})
+    code = cli.main(["rollback", TABLE, "--to-version", "0", "--warehouse", str(three_versions)])
+    assert code == 0, capsys.readouterr()
+    assert ResponseIndex(str(three_versions)).published_in(TABLE, {undone}) == []
+    still = ResponseIndex(str(three_versions)).published_in(TABLE, kept)
+    assert {v.sha256 for v in still} == kept

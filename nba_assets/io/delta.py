@@ -208,7 +208,7 @@ def storage_options(uri: str) -> dict[str, str] | None:
 
 def exists(warehouse: str, table: str) -> bool:
     uri = table_uri(warehouse, table)
-    return DeltaTable.is_deltatable(uri, storage_options=storage_options(uri))
+    return _current(uri, storage_options(uri)) is not None  # not is_deltatable: it holds the GIL
 
 
 def open_table(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from nba_assets.io import delta
 from nba_assets.schemas import TABLES, Column, TableSpec
+from nba_assets.source.index import record_confirmed, record_published
 
 #: DataFrame.attrs key under which assets hand over the requests a frame came from.
 PROVENANCE_ATTR = "nba_assets.provenance"
@@ -122,6 +123,11 @@ class DeltaIOManager(dg.ConfigurableIOManager):
             "asset": context.asset_key.to_user_string(),
         }
         commit = publish(self.warehouse, spec, obj, selection, run)
+        requests = obj.attrs.get(PROVENANCE_ATTR, [])
+        if commit.unchanged:
+            record_confirmed(self.warehouse, requests, spec.name, commit.version, context.run_id)
+        else:
+            record_published(self.warehouse, requests, spec.name, commit.version, context.run_id)
         context.log.info(
             f"{spec.name} {selection.describe()}: "
             + (

@@ -407,6 +407,28 @@ def record_published(
     _record(warehouse, requests, PUBLISHED, table, version, (), run_id)
 
 
+def record_confirmed(
+    warehouse: str, requests: Sequence[Mapping[str, Any]], table: str, version: int, run_id: str
+) -> None:
+    """A run whose rows equal the published ones: its responses stand published in `version`.
+
+    Only news is written — a response never judged, or fetched again since its last verdict
+    (identical bytes re-asked inside the correction window: its newer fetch time is what lets
+    a later settled window be answered from it) — so a settled rerun appends nothing.
+    """
+    index, now = ResponseIndex(warehouse), dt.datetime.now(dt.UTC)
+    news = []
+    for record in requests:
+        judged = _judged(warehouse, record, now)
+        if judged is None:
+            continue
+        key, _, _, sha256, fetched_at = judged
+        standing = index.standing(key, sha256)
+        if standing is None or not standing.published or standing.fetched_at < fetched_at:
+            news.append(record)
+    _record(warehouse, news, PUBLISHED, table, version, (), run_id)
+
+
 def record_rejected(
     warehouse: str,
     requests: Sequence[Mapping[str, Any]],
