@@ -16,7 +16,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -24,9 +26,9 @@ import nba_assets
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.reference import teams
 from nba_assets.io import delta
-from nba_assets.reader import ReadError, UnknownTableError
+from nba_assets.reader import ReadError, UnknownTableError, in_order
 from nba_assets.schemas import TEAM_BOXSCORES, conform
-from nba_assets.sql import query
+from nba_assets.sql import describe_error, query
 from nba_assets_tests.conftest import published, resources
 from nba_assets_tests.moto_process import CREDENTIALS, create_bucket, moto_server
 
@@ -81,12 +83,8 @@ def test_one_version_sorted_with_seasons_columns_and_filters(ingested: Path) -> 
     )
     either = [[("team_id", "=", LAKERS)], [("game_date", "<", dt.date(2025, 10, 23))]]
     ors = nba_assets.read("team_boxscores", columns=columns, filters=either, warehouse=where)
-    assert (
-        len(ors)
-        == (
-            (everything["team_id"] == LAKERS) | (everything["game_date"] < dt.date(2025, 10, 23))
-        ).sum()
-    )
+    early = everything["game_date"] < dt.date(2025, 10, 23)
+    assert len(ors) == ((everything["team_id"] == LAKERS) | early).sum()
 
     stored = nba_assets.read(
         "team_boxscores", columns=["game_id", "season", "source_sha256"], warehouse=where
@@ -130,16 +128,23 @@ def test_errors_name_the_table_column_season_or_warehouse(ingested: Path, tmp_pa
         nba_assets.read("teams", warehouse=str(tmp_path / "nowhere"))
 
 
-@pytest.mark.parametrize(
-    ("sql", "message"),
-    [
-        ("SELEC 1", "Parser Error"),
-        ("SELECT * FROM nope", "unknown table(s) nope"),
-        ("SELECT points FROM team_boxscores", 'column "points" not found'),
-        ("SELECT * FROM schedule", "no table 'schedule'"),
-    ],
-)
-def test_sql_errors_are_one_line_without_a_traceback(
+SQL_ERRORS = [
+    ("SELEC 1", "Parser Error"),
+    ("SELECT * FROM nope", "unknown table(s) nope"),
+    ("SELECT points FROM team_boxscores", 'column "points" not found'),
+    ("SELECT * FROM schedule", "no table 'schedule'"),
+]
+
+
+def test_sql_errors_name_what_is_wrong(ingested: Path) -> None:
+    for sql, message in SQL_ERRORS:
+        with pytest.raises(Exception) as caught:
+            query(sql, warehouse=str(ingested))
+        assert message in (describe_error(caught.value) or ""), (sql, caught.value)
+
+
+@pytest.mark.parametrize(("sql", "message"), [SQL_ERRORS[0], SQL_ERRORS[3]])
+def test_sql_cli_errors_are_one_line_without_a_traceback(
     ingested: Path, sql: str, message: str
 ) -> None:
     proc = subprocess.run(
@@ -382,3 +387,23 @@ def test_s3_warehouse_reads_the_same_rows(warehouse: Path, moto_s3: str) -> None
     assert query("SELECT count(*) AS n FROM team_boxscores", warehouse=moto_s3)["n"].tolist() == [
         len(local)
     ]
+
+
+def test_in_order_sorts_runs_by_slicing_and_scattered_rows_by_gathering() -> None:
+    rng = np.random.default_rng(7)
+    n = 50_000
+    table = pa.table(
+        {
+            "d": pa.array(rng.integers(0, 300, n), pa.int32()).cast(pa.date32()),
+            "g": pa.array([f"{x:010d}" for x in rng.integers(0, 10**6, n)]),
+            "k": pa.array(rng.integers(0, 10**9, n)),
+        }
+    )
+    order = ["d", "g", "k"]
+    expected = table.sort_by([(c, "ascending") for c in order])
+    runs = pa.concat_tables(
+        [expected.slice(30_000), expected.slice(0, 10_000), expected.slice(10_000, 20_000)]
+    )
+    for shuffled in (runs, table, expected):
+        assert in_order(shuffled, order).equals(expected)
+    assert in_order(runs, order).column(0).num_chunks <= 3 + runs.column(0).num_chunks
