@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from nba_api.stats.endpoints import PlayByPlayV3
 
+from nba_assets.assets import play_by_play as pbp_asset
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.play_by_play import POINTS_CHECK, play_by_play, request_params
 from nba_assets.io import delta, staging
@@ -27,6 +28,7 @@ from nba_assets.parsing_pbp import (
 from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_of
 from nba_assets.pbp_checks import box_score_mismatches
 from nba_assets.schemas import PLAY_BY_PLAY, TEAM_BOXSCORES
+from nba_assets.source.archive import sha256_text
 from nba_assets.source.synthetic import SyntheticLeague
 from nba_assets_tests.conftest import (
     REPO,
@@ -231,26 +233,31 @@ def test_synthetic_range_resumes_from_the_archive(synthetic, warehouse):
     assert sorted(pbp_requests(synthetic)) == synthetic_games(warehouse, START, START)
 
 
-def test_check_fails_on_a_corrupted_archive_and_names_the_game(synthetic, warehouse):
+def test_a_bad_response_fails_the_check_commits_nothing_and_is_never_reused(synthetic, warehouse):
+    """The API answers one game wrongly on a later run: that run fails naming the game, keeps
+    the published rows, and the next run answers the game from the good (published) response."""
     day = "2024-10-25"
     assert dg.materialize(
         [team_boxscores], resources=resources(synthetic, warehouse), partition_key=day
     ).success
     assert materialize_pbp(synthetic, warehouse, day, day).success
     victim = synthetic_games(warehouse, day, day)[0]
-    [path] = [
-        candidate
-        for candidate in (warehouse / "raw" / "playbyplayv3").glob("*/*.json")
-        if json.loads(candidate.read_text())["request"]["params"]["GameID"] == victim
-    ]
-    record = json.loads(path.read_text())
-    body = json.loads(record["response"]["body_text"])
+    good = archived_shas(warehouse)[victim]
+    body = synthetic_body(synthetic, victim)
     actions = body["game"]["actions"]
     # a made shot removed: the scores after it still add up, the events' points do not
-    made = next(i for i, a in enumerate(actions) if a["actionType"] == "Made Shot")
-    del actions[made]
-    record["response"]["body_text"] = json.dumps(body)
-    path.write_text(json.dumps(record))
+    del actions[next(i for i, a in enumerate(actions) if a["actionType"] == "Made Shot")]
+    text = json.dumps(body)
+    archive = make_client(synthetic, warehouse).archive
+    archive.store(
+        "playbyplayv3",
+        request_params(victim),
+        status=200,
+        content_type="application/json",
+        body_text=text,
+        sha256=sha256_text(text),
+        url="http://stats.test/bad",
+    )  # archived by a run that died before its audit: not judged yet
     before, version = events(warehouse, day, day), table_version(warehouse, "play_by_play")
     synthetic.reset()
     result = materialize_pbp(synthetic, warehouse, day, day)
@@ -264,6 +271,16 @@ def test_check_fails_on_a_corrupted_archive_and_names_the_game(synthetic, wareho
     pd.testing.assert_frame_equal(events(warehouse, day, day), before)
     [report] = (warehouse / "_quarantine" / "play_by_play").glob("*/*/report.json")
     assert json.loads(report.read_text())["failed_checks"][0]["failing_games"] == [victim]
+    # rejected: the next run answers the game from the published response, and commits nothing
+    again = materialize_pbp(synthetic, warehouse, day, day)
+    assert again.success and pbp_requests(synthetic) == []
+    assert materialization(again)["commit"] == "unchanged"
+    assert set(events(warehouse, day, day).query("game_id == @victim")["source_sha256"]) == {good}
+
+
+def synthetic_body(server, game_id: str) -> dict:
+    """The synthetic league's answer for one game, as the server gives it."""
+    return json.loads(server.backend.respond("playbyplayv3", {"GameID": game_id}).text)
 
 
 def test_a_game_without_play_by_play_fails_naming_it(replay, synthetic, warehouse):
@@ -376,29 +393,30 @@ def test_a_range_is_one_commit_and_an_equal_rerun_writes_nothing(synthetic, ware
     assert table_files(warehouse) == files
 
 
-def test_a_changed_row_under_the_same_response_hash_is_committed(synthetic, warehouse):
-    """Rows are compared, not hashes: a re-typed value alone makes a new version."""
+def test_rows_are_compared_not_response_hashes(synthetic, warehouse, monkeypatch):
+    """The same responses typed differently (a parser change) make a new version."""
     assert dg.materialize(
         [team_boxscores], resources=resources(synthetic, warehouse), tags=tags(START, END)
     ).success
     assert materialize_pbp(synthetic, warehouse, START, END).success
     before = events(warehouse, START, END)
     victim = synthetic_games(warehouse, END, END)[0]
-    [path] = [
-        p
-        for p in (warehouse / "raw" / "playbyplayv3").glob("*/*.json")
-        if json.loads(p.read_text())["request"]["params"]["GameID"] == victim
-    ]
-    record = json.loads(path.read_text())
-    body = json.loads(record["response"]["body_text"])
-    body["game"]["actions"][0]["description"] = "Start of the game (re-typed)"
-    record["response"]["body_text"] = json.dumps(body)
-    path.write_text(json.dumps(record))  # the recorded sha256 is left as it was
+
+    def retyped(games):
+        frame = parse_play_by_play_games(games)
+        first = frame.index[frame["game_id"] == victim][:1]
+        frame.loc[first, "description"] = "Start of the game (re-typed)"
+        return frame
+
+    monkeypatch.setattr(pbp_asset, "parse_play_by_play_games", retyped)
+    synthetic.reset()
     result = materialize_pbp(synthetic, warehouse, START, END)
-    assert result.success and materialization(result)["delta_version"] == 1
+    assert result.success and pbp_requests(synthetic) == []
+    assert materialization(result)["delta_version"] == 1
     after = events(warehouse, START, END)
     changed = before.compare(after)
     assert len(changed) == 1 and after.loc[changed.index[0], "game_id"] == victim
+    assert (after["source_sha256"] == before["source_sha256"]).all()
 
 
 # -- the staged range: seasons compared and rewritten on their own, one streamed commit ---------
@@ -513,3 +531,17 @@ def test_a_range_inside_a_season_keeps_the_rest_of_the_season(tmp_path, warehous
     [action] = actions.to_pylist()
     assert action["num_records"] == rows.num_rows
     assert (action["min.game_date"], action["max.game_date"]) == (first, second)
+
+
+def test_a_published_table_without_a_new_column_gets_it(tmp_path, warehouse, two_days):
+    """Schema evolution: the rows are written through delta-rs with `schema_mode="merge"`."""
+    from deltalake import write_deltalake
+
+    older = pa.concat_tables(two_days.values()).drop_columns(["video_available"])
+    write_deltalake(str(warehouse / "play_by_play"), older, partition_by=["season"])
+    staged = stage(tmp_path, warehouse, two_days)
+    assert staged.changed == list(TWO_SEASONS)
+    assert staged.commit({"run_id": "b"}).version == 1
+    expected = pa.concat_tables(two_days.values())
+    rows = delta.read_rows(str(warehouse), PLAY_BY_PLAY).select(expected.schema.names)
+    assert rows.equals(expected.cast(rows.schema))

@@ -36,7 +36,7 @@ from nba_assets.schemas import PLAY_BY_PLAY
 from nba_assets.source.archive import ArchivedResponse
 from nba_assets.source.client import API_POOL, NbaStatsClient
 from nba_assets.source.errors import RequestRejectedError
-from nba_assets.source.index import record_published, record_rejected
+from nba_assets.source.index import record_confirmed, record_published, record_rejected
 
 PLAY_BY_PLAY_GROUP = "play_by_play"
 POINTS_CHECK = "points_match_box_scores"
@@ -106,9 +106,10 @@ class _Progress:
 
 
 def _game(nba: NbaStatsClient, game_id: str, day: dt.date, refresh: bool) -> tuple[dict, dict]:
-    """One game's body and its request record, from the archive if answered before."""
+    """One game's body and its request record: from the archive if it holds a response no
+    audit rejected (published, or fetched by a run that died before its verdict), else asked."""
     params = request_params(game_id)
-    archived = None if refresh else nba.archive.find(_ENDPOINT, params)
+    archived = None if refresh else nba.archive.find_unrejected(_ENDPOINT, params)
     if archived is not None:
         return _from_archive(game_id, params, archived)
     return _request(nba, game_id, day, params)
@@ -118,7 +119,8 @@ def _from_archive(
     game_id: str, params: dict[str, str], archived: ArchivedResponse
 ) -> tuple[dict, dict]:
     body = json.loads(archived.body_text)
-    return body, _record(game_id, params, archived.sha256, str(archived.path), from_archive=True)
+    record = _record(game_id, params, archived.sha256, str(archived.path), archived.recorded_at)
+    return body, {**record, "from_archive": True}
 
 
 def _request(
@@ -134,20 +136,19 @@ def _request(
             "nothing of the range was published",
             metadata={"game_id": game_id, "game_date": day.isoformat()},
         ) from exc
-    record = _record(game_id, params, fetched.sha256, str(fetched.archive_path), False)
-    return fetched.body, record
+    record = _record(game_id, params, fetched.sha256, str(fetched.archive_path), fetched.fetched_at)
+    return fetched.body, {**record, "from_archive": False}
 
 
-def _record(
-    game_id: str, params: dict[str, str], sha256: str, path: str, from_archive: bool
-) -> dict:
+def _record(game_id: str, params: dict[str, str], sha256: str, path: str, fetched_at: str) -> dict:
+    """What the archive's index and the commit need to know about one game's response."""
     return {
         "endpoint": _ENDPOINT,
         "game_id": game_id,
         "params": params,
         "sha256": sha256,
         "archive": "raw/" + path.rsplit("/raw/", 1)[-1],
-        "from_archive": from_archive,
+        "fetched_at": fetched_at,
     }
 
 
@@ -348,10 +349,8 @@ def play_by_play(
         if checked.failures:
             raise _reject(context, nba.warehouse, checked, keys.start, keys.end)
         commit = staged.commit(_commit_metadata(context, checked.records))
-    if not commit.unchanged:
-        record_published(
-            nba.warehouse, checked.records, PLAY_BY_PLAY.name, commit.version, context.run_id
-        )
+    verdict = record_confirmed if commit.unchanged else record_published
+    verdict(nba.warehouse, checked.records, PLAY_BY_PLAY.name, commit.version, context.run_id)
     context.log.info(_commit_line(keys, commit, staged.changed))
     yield dg.MaterializeResult(
         metadata={

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, QueryBuilder, Schema, write_deltalake
+from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from nba_assets.io.delta import (
@@ -82,8 +83,7 @@ class StagedRange:
         self.schema = layout(spec).schema()
         self.uri = table_uri(warehouse, spec.name)
         self.options = storage_options(self.uri)
-        exists = DeltaTable.is_deltatable(self.uri, storage_options=self.options)
-        self.current = DeltaTable(self.uri, storage_options=self.options) if exists else None
+        self.current = _current(self.uri, self.options)
         self.seasons: dict[str, StagedSeason] = {}
         self._open: tuple[StagedSeason, pa.RecordBatchStreamWriter] | None = None
         self._last_day: dt.date | None = None
@@ -160,8 +160,9 @@ class StagedRange:
         return int(result.column("n")[0].as_py())
 
     def _same_schema(self) -> bool:
+        """The published columns and types are the declared ones (nullability aside)."""
         published = pa.schema(self.current.schema().to_arrow())
-        return set(published.names) == set(self.schema.names)
+        return {(f.name, f.type) for f in published} == {(f.name, f.type) for f in self.schema}
 
     def _equals_published(self, staged: StagedSeason) -> bool:
         """Row for row, in the table's order, a window of days at a time (bounded memory).
@@ -198,20 +199,22 @@ class StagedRange:
         properties = self._properties(metadata, commit_id)
         if self.current is not None and not self._same_schema():
             return self._merge_schema(changed, properties, commit_id)
+        removes = self._removes(changed) if self.current is not None else []
         adds: list[AddAction] = []
         try:
             for season in changed:
                 adds += self._write_season(season)
-            removes = self._transact(adds, changed, properties)
+            self._transact(adds, removes, properties)
         except BaseException:
-            for add in adds:  # written but never committed: leave no orphan behind
-                (as_upath(self.uri) / add.path).unlink(missing_ok=True)
-            raise
+            if not self._landed(commit_id):  # else only the answer to the commit was lost
+                for add in adds:  # written but never committed: leave no orphan behind
+                    (as_upath(self.uri) / add.path).unlink(missing_ok=True)
+                raise
         return self._committed(commit_id, len(adds), len(removes))
 
     def _transact(
-        self, adds: list[AddAction], changed: list[str], properties: CommitProperties
-    ) -> list[RemoveAction]:
+        self, adds: list[AddAction], removes: list[RemoveAction], properties: CommitProperties
+    ) -> None:
         """The one commit: the new files added, the rewritten seasons' old files removed."""
         partition_by = layout(self.spec).partition_by or None
         if self.current is None:
@@ -224,16 +227,22 @@ class StagedRange:
                 storage_options=self.options,
                 commit_properties=properties,
             )
-            return []
-        removes = self._removes(changed)
-        self.current.create_write_transaction(
-            [*adds, *removes],
-            mode="append",
-            schema=self.schema,
-            partition_by=partition_by,
-            commit_properties=properties,
-        )
-        return removes
+        else:
+            self.current.create_write_transaction(
+                [*adds, *removes],
+                mode="append",
+                schema=self.schema,
+                partition_by=partition_by,
+                commit_properties=properties,
+            )
+
+    def _landed(self, commit_id: str) -> bool:
+        """Whether our commit is in the log after all (an error after the PUT succeeded)."""
+        try:
+            find_commit(DeltaTable(self.uri, storage_options=self.options), commit_id, depth=10)
+        except Exception:  # no table, not there, or the store is still unreachable
+            return False
+        return True
 
     def _committed(self, commit_id: str, added: int, removed: int) -> Commit:
         entry = find_commit(DeltaTable(self.uri, storage_options=self.options), commit_id)
@@ -316,6 +325,15 @@ class StagedRange:
     def _staged(self, season: str) -> Iterator[pa.RecordBatch]:
         with _spilled(self.seasons[season].path) as spilled:
             yield from rebatch(self.schema, spilled)
+
+
+def _current(uri: str, options: dict[str, str] | None) -> DeltaTable | None:
+    """The table's current version, or None before its first commit (not `is_deltatable`,
+    which holds the GIL)."""
+    try:
+        return DeltaTable(uri, storage_options=options)
+    except TableNotFoundError:
+        return None
 
 
 def _day_windows(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
