@@ -28,6 +28,7 @@ import nba_assets
 from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
 from nba_assets.snapshot.extract import TABLES
+from nba_assets_tests.conftest import table_version
 from nba_assets_tests.moto_process import CREDENTIALS, create_bucket, moto_server
 
 pytestmark = pytest.mark.slow
@@ -131,6 +132,18 @@ def test_committed_lock_reproduces_in_two_fresh_clones(clone) -> None:
     assert lock_md5s(first) == committed == file_md5s(first, list(committed))
     status = run(["git", "status", "--porcelain"], first).stdout
     assert "data/snapshots/split/train.parquet" not in status and "warehouse" not in status
+
+
+def test_second_demo_commits_nothing_and_leaves_dvc_lock_unchanged(clone, tmp_path: Path) -> None:
+    repo = clone("again")
+    dvc(repo, "repro")
+    before = (repo / "dvc.lock").read_text()
+    versions = {t.name: table_version(repo / "warehouse", t.name) for t in TABLES}
+    env = {"DAGSTER_HOME": str(tmp_path / "home"), "NBA_ASSETS_WAREHOUSE": str(repo / "warehouse")}
+    run([BIN / "nba-assets", "demo"], repo, env)
+    assert {t.name: table_version(repo / "warehouse", t.name) for t in TABLES} == versions
+    out = dvc(repo, "repro").stdout
+    assert ran(out) == {"pin"} and (repo / "dvc.lock").read_text() == before, out
 
 
 def test_changed_param_reruns_features_and_split_only(clone) -> None:
