@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 from nba_assets.partitions import season_name, season_start_year, season_type_windows
-from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
+from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
 from nba_assets.snapshot.parquet import write_table, write_text
-from nba_assets.snapshot.warehouse import Pinned, pin, read_pinned
+from nba_assets.snapshot.warehouse import pin, read_pinned
 
 TABLES = (TEAM_BOXSCORES, PLAYER_BOXSCORES)
 MANIFEST = "manifest.json"
@@ -48,10 +48,6 @@ def snapshot_days(seasons: list[str], start: dt.date, end: dt.date) -> list[dt.d
     return sorted(days)
 
 
-def sort_keys(spec: TableSpec) -> list[tuple[str, str]]:
-    return [("game_date", "ascending"), *((k, "ascending") for k in spec.key)]
-
-
 def write_versions(warehouse: str, pins: dict[str, str], out: Path) -> dict[str, int]:
     """Resolve every box-score table's pin to a version number and write them as JSON."""
     unknown = sorted(set(pins) - {spec.name for spec in TABLES})
@@ -74,19 +70,17 @@ def read_versions(path: Path) -> dict[str, int]:
 def extract(
     warehouse: str, seasons: str, start: str, end: str, versions: dict[str, int], out_dir: Path
 ) -> dict:
-    """Write one sorted Parquet file per box-score table and the manifest; returns the manifest."""
+    """Write one Parquet file per box-score table and the manifest; returns the manifest.
+
+    Rows come sorted by game date and key (the read API's order), so the bytes depend only on
+    the rows of the pinned versions.
+    """
     season_list = parse_seasons(seasons)
     days = snapshot_days(season_list, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     manifest: dict = {"seasons": season_list, "start": start, "end": end, "tables": {}}
     read = [read_pinned(warehouse, spec, versions[spec.name], days) for spec in TABLES]
     for spec, (table, pinned) in zip(TABLES, read, strict=True):
-        table = table.sort_by(sort_keys(spec))
         write_table(table, spec.arrow_schema(), out_dir / f"{spec.name}.parquet")
-        manifest["tables"][spec.name] = _table_entry(pinned)
+        manifest["tables"][spec.name] = pinned.as_manifest()
     write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", out_dir / MANIFEST)
     return manifest
-
-
-def _table_entry(pinned: Pinned) -> dict:
-    """The version read, its rows, and rows per day: no run ids, no times, no file hashes."""
-    return pinned.as_manifest()

@@ -43,6 +43,7 @@ class Pinned:
     days: dict[str, int]
 
     def as_manifest(self) -> dict[str, Any]:
+        """Version, rows and rows per day: nothing run-specific, no times, no file hashes."""
         return {"delta_version": self.version, "rows": self.rows, "partitions": self.days}
 
 
