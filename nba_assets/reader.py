@@ -240,7 +240,25 @@ def _query(snapshot: Snapshot, columns: Sequence[str], where: str | None) -> pa.
     names = ", ".join(_quoted(c) for c in columns) if columns else "1 AS _none"
     sql = f"SELECT {names} FROM t" + (f" WHERE {where}" if where else "")
     result = pa.table(QueryBuilder().register("t", snapshot.table).execute(sql).read_all())
-    return delta.plain_types(result if columns else result.drop_columns(["_none"]))
+    return plain_types(result if columns else result.drop_columns(["_none"]))
+
+
+def plain_types(table: pa.Table) -> pa.Table:
+    """DataFusion's string/binary views (nested ones too) as the plain types pandas converts."""
+    schema = pa.schema([f.with_type(_plain(f.type)) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_string_view(kind) or pa.types.is_large_string(kind):
+        return pa.string()
+    if pa.types.is_binary_view(kind) or pa.types.is_large_binary(kind):
+        return pa.binary()
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_list_view(kind):
+        return pa.list_(kind.value_field.with_type(_plain(kind.value_type)))
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_plain(f.type)) for f in kind.fields])
+    return kind
 
 
 def in_order(rows: pa.Table, order: Sequence[str]) -> pa.Table:

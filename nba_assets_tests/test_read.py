@@ -92,6 +92,9 @@ def test_one_version_sorted_with_seasons_columns_and_filters(ingested: Path) -> 
     assert set(stored["season"]) == {"2025-26"} and stored["source_sha256"].str.len().eq(64).all()
     franchises = nba_assets.read("teams", warehouse=where)
     assert len(franchises) >= 30 and franchises["team_id"].is_monotonic_increasing
+    # a table with no declared schema (the archive index, nested columns): its stored columns
+    index = nba_assets.read("raw_responses", warehouse=where)
+    assert {"teams", "team_boxscores"} <= set(index["table"]) and "rules" in index.columns
 
 
 def test_sql_queries_the_same_snapshot(ingested: Path) -> None:
