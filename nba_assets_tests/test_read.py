@@ -410,3 +410,17 @@ def test_in_order_sorts_runs_by_slicing_and_scattered_rows_by_gathering() -> Non
     for shuffled in (runs, table, expected):
         assert in_order(shuffled, order).equals(expected)
     assert in_order(runs, order).column(0).num_chunks <= 3 + runs.column(0).num_chunks
+
+
+def test_a_pin_of_latest_skips_versions_that_only_compacted(warehouse: Path) -> None:
+    """optimize and vacuum commit versions with the same rows: DVC must not re-extract for them."""
+    from nba_assets.snapshot.warehouse import pin
+
+    for day in DAYS[:3]:  # three commits, three files in the season
+        commit(warehouse, box_rows(0, [day]), [day])
+    assert pin(str(warehouse), {"team_boxscores": "latest"}) == {"team_boxscores": 2}
+    compacted = delta.compact(str(warehouse), "team_boxscores", max_files=1)
+    assert compacted["delta_version"] == 3 and compacted["seasons_compacted"]
+    assert pin(str(warehouse), {"team_boxscores": "latest"}) == {"team_boxscores": 2}
+    commit(warehouse, box_rows(1, DAYS[:1]), DAYS[:1])
+    assert pin(str(warehouse), {"team_boxscores": "latest"}) == {"team_boxscores": 4}

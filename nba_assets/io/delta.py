@@ -525,6 +525,23 @@ def history(warehouse: str, table: str, limit: int | None = None) -> list[dict[s
     return entries
 
 
+#: Operations that rewrite or delete files but never change a table's rows.
+MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+
+def last_data_version(warehouse: str, table: str) -> int:
+    """The newest version whose rows differ from its predecessor's (maintenance skipped).
+
+    `optimize` and `vacuum` commit versions with the same rows: a pin of `latest` resolves
+    here, so compaction alone never makes DVC re-extract a snapshot.
+    """
+    delta = open_table(warehouse, table)
+    for entry in delta.history():
+        if entry.get("operation") not in MAINTENANCE_OPERATIONS:
+            return int(entry["version"])
+    return delta.version()
+
+
 def restore(warehouse: str, table: str, version: int, metadata: Mapping[str, Any]) -> int:
     """Make version `version`'s rows current again, as a new commit; returns its version."""
     delta = open_table(warehouse, table)

@@ -58,11 +58,17 @@ def parse_pin(table: str, value: Any) -> int | None:
 
 
 def pin(warehouse: str, pins: Mapping[str, Any]) -> dict[str, int]:
-    """{table: version}: `latest` resolved to the current version, numbers checked to exist."""
+    """{table: version}: `latest` resolved to the newest version that changed rows (not a
+    compaction's), numbers checked to exist."""
     return {
-        table: reader.open_snapshot(table, parse_pin(table, value), warehouse=warehouse).version
+        table: _resolve(warehouse, table, parse_pin(table, value))
         for table, value in sorted(pins.items())
     }
+
+
+def _resolve(warehouse: str, table: str, version: int | None) -> int:
+    snapshot = reader.open_snapshot(table, version, warehouse=warehouse)  # names what is missing
+    return snapshot.version if version is not None else delta.last_data_version(warehouse, table)
 
 
 def read_pinned(
