@@ -1,8 +1,11 @@
 """Backfill cost of the box-score assets beside Dagster's own floor (prints a table, asserts nothing).
 
 Every run is a real `dagster asset materialize` subprocess against the synthetic league served
-over loopback, with its own SQLite instance and warehouse; peak RSS is the run's process tree
-(wait4), instance bytes what the run added to $DAGSTER_HOME, requests what the server saw.
+over loopback, with its own SQLite instance and Delta warehouse; peak RSS is the run's process
+tree (wait4), instance bytes what the run added to $DAGSTER_HOME, requests what the server saw.
+Row (d) also reports each box-score table's data files per season in its current Delta version
+and the commits the run made; every row reports the machine's load average while it ran (the
+bench shares the machine: a busy one inflates walls, floors included).
 
     .venv/bin/python bench/backfill.py                       # rows a b c at 0 and 300 ms, d at 3 seasons
     .venv/bin/python bench/backfill.py --rows d --seasons 25 --latency 0
@@ -24,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,6 +38,7 @@ import dagster as dg
 import yaml
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
+from nba_assets.io import delta
 from nba_assets.partitions import (
     game_date_partitions,
     plan_game_log_requests,
@@ -46,7 +51,8 @@ from nba_assets.source.replay import ReplayServer, SyntheticBackend
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-BOTH = "team_boxscores,player_boxscores"
+TABLES = ("team_boxscores", "player_boxscores")
+BOTH = ",".join(TABLES)
 FLOOR = "team_boxscores_floor,player_boxscores_floor"
 TEAMS = 30  # franchises: the origin asked once per team per date
 
@@ -118,6 +124,52 @@ class Measured:
     requests: int = 0
     instance_bytes: int = 0
     runs: int = 0
+    load: list[float] = field(default_factory=list)
+
+    @property
+    def load_note(self) -> str:
+        if not self.load:
+            return ""
+        return f"load avg {sum(self.load) / len(self.load):.1f} (max {max(self.load):.1f})"
+
+
+class LoadSampler:
+    """The 1-minute load average every `every` seconds while a run is in flight."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every, self.samples = every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if not self.samples:
+            self.samples.append(os.getloadavg()[0])
+
+
+def delta_files(warehouse: Path, tables: Sequence[str]) -> str:
+    """Data files per season of each table's current version, and the versions it has."""
+    parts = []
+    for table in tables:
+        if not delta.exists(str(warehouse), table):
+            parts.append(f"{table}: no table")
+            continue
+        current = delta.open_table(str(warehouse), table)
+        per_season = delta.files_per_partition(current)
+        parts.append(
+            f"{table}: {sum(per_season.values())} data files in {len(per_season)} seasons,"
+            f" max {max(per_season.values(), default=0)} per season, version {current.version()}"
+        )
+    return "; ".join(parts)
 
 
 def _postgres_admin(statement: str) -> list[tuple]:
@@ -220,7 +272,7 @@ class Bench:
         log = home.parent / f"run-{len(self.logs)}.log"
         self.logs.append(log)
         started = time.perf_counter()
-        with log.open("wb") as out:
+        with log.open("wb") as out, LoadSampler() as load:
             proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -233,6 +285,7 @@ class Bench:
             requests=len(self.server.requests_for()),
             instance_bytes=self.instance_bytes(home) - before,
             runs=1,
+            load=load.samples,
         )
 
     def materialize_ranges(
@@ -253,6 +306,7 @@ class Bench:
             total.requests += run.requests
             total.instance_bytes += run.instance_bytes
             total.runs += 1
+            total.load += run.load
         return total
 
 
@@ -270,6 +324,7 @@ def row_a(bench: Bench, season: str) -> list[Row]:
             run.peak_rss_mb,
             run.instance_bytes,
             tree_bytes(warehouse),
+            note=f"{run.load_note}; {delta_files(warehouse, TABLES)}",
         )
     ]
 
@@ -292,7 +347,8 @@ def row_b(bench: Bench, season: str, sample: int) -> list[Row]:
             max(r.peak_rss_mb for r in runs),
             int(sum(r.instance_bytes for r in runs) * scale),
             int(tree_bytes(warehouse) * scale),
-            note=f"{sample} days timed, x{scale:.0f}",
+            note=f"{sample} days timed, x{scale:.0f}; "
+            + Measured(load=[x for r in runs for x in r.load]).load_note,
         )
     ]
 
@@ -338,6 +394,7 @@ def row_d(
         floor.wall,
         floor.peak_rss_mb,
         floor.instance_bytes,
+        note=floor.load_note,
     )
     rows = [floor_row]
     if floor_checks:
@@ -357,6 +414,7 @@ def row_d(
                 checked.peak_rss_mb,
                 checked.instance_bytes,
                 floor=floor_row,
+                note=checked.load_note,
             )
         )
     real = bench.materialize_ranges(home, warehouse, BOTH, ranges)
@@ -368,7 +426,8 @@ def row_d(
         real.instance_bytes,
         tree_bytes(warehouse),
         floor=floor_row,
-        note=f"instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f} floor",
+        note=f"{real.load_note}; instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f}"
+        f" floor; {delta_files(warehouse, TABLES)}",
     )
     if floor_checks:
         checked_row = rows[-1]
@@ -387,6 +446,7 @@ def row_d(
             again.wall,
             again.peak_rss_mb,
             again.instance_bytes,
+            note=again.load_note,
         )
         # a long run's wall drifts with the machine (disk, cache): compare with both floors
         real_row.floor = Row("mean of the two floors", wall=(floor.wall + again.wall) / 2)

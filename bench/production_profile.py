@@ -24,7 +24,8 @@ import psycopg2
 import yaml
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
-from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.io import delta
+from nba_assets.io.manager import DeltaIOManager
 from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 
@@ -37,7 +38,7 @@ def materialize(server: ReplayServer, warehouse: str, start: str, end: str, **kw
     server.reset()
     resources = {
         "nba": NbaStatsClient(base_url=server.url, warehouse=warehouse, min_request_interval=0),
-        "io_manager": ParquetIOManager(warehouse=warehouse),
+        "io_manager": DeltaIOManager(warehouse=warehouse),
     }
     began = time.perf_counter()
     result = dg.materialize(
@@ -49,24 +50,39 @@ def materialize(server: ReplayServer, warehouse: str, start: str, end: str, **kw
 
 
 def storage(repeats: int) -> None:
-    from moto.server import ThreadedMotoServer
+    """The same month on local disk and on moto S3: the first run commits, reruns are no-ops.
 
-    from nba_assets.io.storage import as_upath
+    moto runs as its own process (`moto_server`): delta-rs holds the GIL through some S3 calls,
+    so an in-process moto thread could not answer them.
+    """
+    import socket
+    import subprocess
+    import sys
 
     server = ReplayServer(SyntheticBackend(seed=2026, seasons="2024-25")).start()
     server.backend.league.season(2024)  # warm: league generation is not what is measured
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
     )
     from dagster_aws.s3 import S3Resource
 
-    S3Resource().get_client().create_bucket(Bucket="bench")
+    for _ in range(100):
+        try:
+            S3Resource().get_client().create_bucket(Bucket="bench")
+            break
+        except Exception:  # not listening yet
+            time.sleep(0.1)
     try:
         with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
             targets = {"local disk": f"{tmp}/warehouse", "moto S3": "s3://bench/warehouse"}
@@ -75,14 +91,20 @@ def storage(repeats: int) -> None:
                     materialize(server, warehouse, "2024-11-01", "2024-11-30", instance=instance)
                     for _ in range(repeats)
                 ]
-                files = [p for p in as_upath(warehouse).rglob("*.parquet")]
-                nbytes = sum(p.stat().st_size for p in files)
+                tables = {
+                    t: delta.open_table(warehouse, t)
+                    for t in ("team_boxscores", "player_boxscores")
+                }
+                files = sum(len(t.file_uris()) for t in tables.values())
                 print(
-                    f"{name:<10} median {statistics.median(times):6.2f}s  runs {', '.join(f'{t:.2f}' for t in times)}"
-                    f"  files {len(files)}  parquet bytes {nbytes}"
+                    f"{name:<10} first {times[0]:6.2f}s  reruns (no commit)"
+                    f" {', '.join(f'{t:.2f}' for t in times[1:]) or '-'}"
+                    f"  data files {files}  versions"
+                    f" {', '.join(f'{k} v{t.version()}' for k, t in tables.items())}"
                 )
     finally:
-        moto.stop()
+        moto.terminate()
+        moto.wait()
         server.stop()
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
-from nba_assets.io.parquet import ParquetIOManager
+from nba_assets.io import delta
+from nba_assets.io.manager import DeltaIOManager
 from nba_assets.partitions import season_start_year
 from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
@@ -31,13 +32,15 @@ def run(
         "nba": NbaStatsClient(
             base_url=server.url, warehouse=str(warehouse), min_request_interval=interval
         ),
-        "io_manager": ParquetIOManager(warehouse=str(warehouse)),
+        "io_manager": DeltaIOManager(warehouse=str(warehouse)),
     }
     started = time.perf_counter()
     result = dg.materialize(assets, resources=resources, **kwargs)
     elapsed = time.perf_counter() - started
     assert result.success
-    files = sum(1 for _ in warehouse.rglob("*.parquet"))
+    files = sum(
+        len(delta.open_table(str(warehouse), asset.key.path[-1]).file_uris()) for asset in assets
+    )
     return elapsed, len(server.requests_for()), files
 
 
@@ -63,7 +66,7 @@ def main() -> None:
     for label, assets, kwargs in cases:
         with tempfile.TemporaryDirectory() as tmp:
             elapsed, requests, files = run(assets, server, Path(tmp), args.interval, **kwargs)
-        print(f"  {label:<38} {elapsed:7.2f} s  {requests:3d} requests  {files:4d} files")
+        print(f"  {label:<38} {elapsed:7.2f} s  {requests:3d} requests  {files:4d} data files")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of this process: {peak:.0f} MiB")
     server.stop()

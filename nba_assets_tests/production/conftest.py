@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +15,9 @@ import psycopg2
 import pytest
 import requests
 import yaml
-from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -23,25 +27,78 @@ def free_port() -> int:
 
 
 class MotoS3:
-    """moto in server mode on a loopback port; stop/start keeps its state (it lives in-process)."""
+    """moto's S3 server on a loopback port, in its own process (`moto_s3.py`: why, and faults).
+
+    `stop` ends the process and its state with it; `fail` makes matching requests get an S3
+    error, `delay` answers them late, `seen` lists every request it answered.
+    """
 
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server: ThreadedMotoServer | None = None
+        self.log = Path(tempfile.gettempdir()) / f"moto-s3-{self.port}.log"
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
 
     def start(self) -> MotoS3:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        return self
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "nba_assets_tests.production.moto_s3", str(self.port)],
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{self.url}/_nba_test/requests", timeout=1).raise_for_status()
+                return self
+            except requests.RequestException:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(
+                        f"moto S3 did not start on {self.url}; see {self.log}"
+                    ) from None
+                time.sleep(0.1)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
 
     def reset(self) -> None:
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        self.clear_faults()
+        requests.delete(f"{self.url}/_nba_test/requests", timeout=10).raise_for_status()
+
+    def fail(
+        self,
+        path: str,
+        method: str = "PUT",
+        status: int = 403,
+        code: str = "AccessDenied",
+        times: int = 0,
+    ) -> None:
+        """Answer requests whose `/bucket/key` matches the regex `path` with an S3 error."""
+        rule = {"path": path, "method": method, "status": status, "code": code, "times": times}
+        requests.post(f"{self.url}/_nba_test/faults", json=[rule], timeout=10).raise_for_status()
+
+    def delay(self, path: str, seconds: float, method: str = "PUT") -> None:
+        """Answer requests whose `/bucket/key` matches `path` as usual, `seconds` later."""
+        rule = {"path": path, "method": method, "delay": seconds}
+        requests.post(f"{self.url}/_nba_test/faults", json=[rule], timeout=10).raise_for_status()
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.url}/_nba_test/faults", timeout=10).raise_for_status()
+
+    def seen(self) -> list[dict]:
+        answer = requests.get(f"{self.url}/_nba_test/requests", timeout=10)
+        answer.raise_for_status()
+        return answer.json()
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +111,7 @@ def moto_server() -> Iterator[MotoS3]:
 @pytest.fixture
 def s3(moto_server: MotoS3, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3]:
     """An empty S3 reached through the standard AWS chain, as production would reach one."""
-    if moto_server._server is None:
+    if not moto_server.running:
         moto_server.start()
     moto_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
@@ -63,8 +120,9 @@ def s3(moto_server: MotoS3, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoS3]
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     yield moto_server
-    if moto_server._server is None:
+    if not moto_server.running:
         moto_server.start()
+    moto_server.clear_faults()
 
 
 def s3_client():
@@ -80,7 +138,7 @@ def bucket(s3: MotoS3) -> str:
     return name
 
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = REPO / "deploy"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
 
