@@ -94,7 +94,9 @@ def test_ranged_run_events_carry_each_days_own_rows_and_requests(synthetic, ware
     assert commits[0]["delta_version"] == 0 and commits[0]["commit"] == "committed"
     assert commits[0]["table_uri"] == str(warehouse / "team_boxscores")
     assert commits[0]["rows_in_range"] == len(rows) > 0
-    [summary] = summaries  # run-wide facts once per run
+    # run-wide facts once per run: the run summary, and what the commit changed
+    [summary] = [r for r in summaries if r.asset_observation.description.startswith("run summary")]
+    assert len(summaries) == 2
     meta = summary.asset_observation.metadata
     assert (
         meta["api_calls"].value == requests and meta["partition_range"].value == f"{start}...{end}"

@@ -274,11 +274,14 @@ def test_materialization_metadata_reports_rows_requests_and_run_summary(replay, 
         # and the run's one commit
         assert meta["delta_version"] == 0 and meta["commit"] == "committed"
         assert meta["table_uri"] == str(warehouse / "team_boxscores")
-    [summary] = [
-        e.asset_observation_data.asset_observation.metadata
+    observations = [
+        e.asset_observation_data.asset_observation
         for e in result.all_events
         if e.event_type_value == "ASSET_OBSERVATION"
     ]
+    [summary] = [o.metadata for o in observations if o.description.startswith("run summary")]
+    [changed] = [o.metadata for o in observations if o.description == "what commit 0 changed"]
+    assert changed["delta_version"].value == 0 and changed["revisions"].value == 0
     assert summary["rows_in_run"].value == int(
         recorded["GAME_DATE"].between("2025-11-01", "2025-11-07").sum()
     )

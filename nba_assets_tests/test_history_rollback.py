@@ -82,7 +82,7 @@ def test_history_lists_each_version_with_run_range_and_rows(three_versions, caps
         "2025-11-03...2025-11-04",
         "2025-11-01...2025-11-02",
     ]
-    assert rows[2]["operation"] == "WRITE" and rows[0]["run_id"] == "correction"
+    assert rows[2]["operation"] == "CREATE TABLE" and rows[0]["run_id"] == "correction"
     assert rows[2]["rows"] == every_row(three_versions, 0).num_rows
     assert all(r["run_id"] for r in rows) and all(r["time"].endswith("+00:00") for r in rows)
 

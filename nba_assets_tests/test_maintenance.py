@@ -10,6 +10,7 @@ from nba_assets import maintenance
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.definitions import defs
 from nba_assets.io import delta
+from nba_assets.schemas import TEAM_BOXSCORES
 from nba_assets_tests.conftest import resources
 
 TABLE = "team_boxscores"
@@ -56,20 +57,42 @@ def observations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 
 
 @pytest.fixture
-def daily_runs(synthetic, warehouse, monkeypatch):
-    """A week in one run, then six single-day runs of new days: seven files in 2024-25."""
+def daily_runs(synthetic, warehouse, tmp_path, monkeypatch):
+    """A week in one run, then six single-day commits of new days: seven files in 2024-25.
+
+    The box-score assets rewrite a season's file on every run (io/staging.py), so the six
+    days are committed through `delta.replace`, the path of the reference tables and of
+    assets without a declared table, where every commit adds a file.
+    """
     monkeypatch.delenv(maintenance.RETENTION_ENV, raising=False)
+    scratch = tmp_path / "scratch"
     with dg.instance_for_test() as instance:
+        later = days("2024-10-29", "2024-11-03")
+        result = dg.materialize(
+            [team_boxscores], resources=resources(synthetic, scratch), tags=later
+        )
+        assert result.success
         res = resources(synthetic, warehouse)
         week = days("2024-10-22", "2024-10-28")
         assert dg.materialize([team_boxscores], resources=res, instance=instance, tags=week).success
         for day in range(29, 35):
-            key = (dt.date(2024, 10, 1) + dt.timedelta(days=day - 1)).isoformat()
-            result = dg.materialize(
-                [team_boxscores], resources=res, instance=instance, partition_key=key
-            )
-            assert result.success
+            when = dt.date(2024, 10, 1) + dt.timedelta(days=day - 1)
+            selection = delta.Selection.days(when, when)
+            rows = delta.read_rows(str(scratch), TEAM_BOXSCORES, selection)
+            delta.replace(str(warehouse), TEAM_BOXSCORES, rows, selection, {"run_id": "day"})
         yield instance
+
+
+def test_daily_box_score_runs_keep_one_file_per_season(synthetic, warehouse):
+    """Each run rewrites the seasons it touches as one file: no small files to compact."""
+    with dg.instance_for_test() as instance:
+        res = resources(synthetic, warehouse)
+        for key in ("2024-10-22", "2024-10-23", "2024-10-24"):
+            assert dg.materialize(
+                [team_boxscores], resources=res, instance=instance, partition_key=key
+            ).success
+    assert files_per_season(warehouse) == {"2024-25": 1}
+    assert delta.open_table(str(warehouse), TABLE).version() == 2
 
 
 def test_a_season_backfilled_in_one_run_is_at_most_4_files_per_table(synthetic, warehouse):
