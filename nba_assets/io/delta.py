@@ -396,7 +396,7 @@ def replace(
     except Exception as exc:
         entry = _landed_anyway(uri, options, commit_id)
         if entry is None:
-            raise _commit_failure(spec, selection, uri, current, exc) from exc
+            raise commit_failure(spec, selection, uri, current, exc) from exc
     else:
         entry = find_commit(DeltaTable(uri, storage_options=options), commit_id)
     metrics = entry.get("operationMetrics", {})
@@ -431,10 +431,13 @@ def _landed_anyway(uri: str, options: dict[str, str] | None, commit_id: str) -> 
         return None
 
 
-def _commit_failure(
+def commit_failure(
     spec: TableSpec, selection: Selection, uri: str, read: DeltaTable | None, exc: Exception
 ) -> Exception:
-    """One clear sentence first, the store's own error after it; a conflict stays a conflict."""
+    """The error to raise for a commit that did not happen (`exc`, from delta-rs or the store):
+    one clear sentence first, the store's own error after it; a conflict stays a conflict.
+
+    `read`: the version the writer read (None: there was no table yet)."""
     base = f"version {read.version()}" if read is not None else "no table yet"
     cause = _plain(str(exc))
     if isinstance(exc, CommitFailedError):
@@ -446,8 +449,8 @@ def _commit_failure(
         )
     return PublishError(
         f"{spec.name} {selection.describe()}: the commit to {uri} did not happen, so nothing "
-        f"of this run is visible (the table stays at {base}; data files it uploaded are "
-        f"unreferenced until `vacuum`). Rerun the run to publish. Cause: {cause}"
+        f"of this run is visible (the table stays at {base}; any data file it uploaded belongs "
+        f"to no version). Rerun the run to publish. Cause: {cause}"
     )
 
 

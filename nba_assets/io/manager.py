@@ -104,7 +104,10 @@ def _publish_by_season(
         for first, last, rows in _season_slices(frame, days):
             staged.add(first, last, delta.to_stored(spec, rows, sha))
         staged.finish()
-        return staged.commit(metadata)
+        try:
+            return staged.commit(metadata)
+        except Exception as exc:  # one clear sentence (see delta.commit_failure), cause kept
+            raise delta.commit_failure(spec, selection, staged.uri, staged.current, exc) from exc
 
 
 def _season_slices(

@@ -175,19 +175,25 @@ def test_unreachable_endpoint_fails_fast_naming_it(monkeypatch, s3):
 def test_s3_failing_mid_commit_publishes_nothing_and_the_rerun_lands_exactly(replay, bucket, s3):
     warehouse = f"s3://{bucket}/nba"
     assert materialize_range(replay, warehouse, "2025-11-01", "2025-11-07").success
-    files_v0 = set(keys(bucket, "nba/team_boxscores/season="))
 
     # the data files upload, then S3 refuses the one PUT that would make them a version
-    s3.fail(rf"^/{bucket}/nba/team_boxscores/_delta_log/\d{{20}}\.json$")
+    log_entry = rf"^/{bucket}/nba/team_boxscores/_delta_log/\d{{20}}\.json$"
+    s3.fail(log_entry)
     replay.reset()
+    before = len(s3.seen())
     failed = materialize_range(replay, warehouse, "2025-11-01", "2025-11-14")
     assert not failed.success
     text = failure_text(failed)
     assert "team_boxscores 2025-11-01...2025-11-14: the commit to" in text
     assert "nothing of this run is visible (the table stays at version 0" in text
     assert "403" in text  # the store's own error follows the sentence
-    uploaded = set(keys(bucket, "nba/team_boxscores/season=")) - files_v0
-    assert uploaded, "the fault hit after the run's data files were uploaded"
+    during = s3.seen()[before:]
+    [refused] = [i for i, r in enumerate(during) if r["status"] == 403]
+    assert re.search(log_entry, during[refused]["path"]) and during[refused]["method"] == "PUT"
+    assert any(
+        r["method"] in ("PUT", "POST") and "/team_boxscores/season=" in r["path"]
+        for r in during[:refused]
+    ), "the fault hit after the run's data files were uploaded"
     assert failed.get_asset_materialization_events() == []
 
     s3.clear_faults()
