@@ -32,7 +32,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, QueryBuilder, Schema, write_deltalake
+from deltalake import (
+    CommitProperties,
+    DeltaTable,
+    QueryBuilder,
+    Schema,
+    Transaction,
+    write_deltalake,
+)
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
@@ -257,7 +264,21 @@ class StagedRange:
             META_PREFIX + "rows": str(self.rows),
             META_PREFIX + "seasons_rewritten": ",".join(self.changed),
         }
-        return CommitProperties(custom_metadata=custom, max_commit_retries=5)
+        # one application transaction per rewritten season: two runs that rewrite the same
+        # season conflict even where neither removes a file (a season new to the table)
+        claims = [Transaction(self._app_id(s), self._claimed(s) + 1) for s in self.changed]
+        return CommitProperties(
+            custom_metadata=custom, max_commit_retries=5, app_transactions=claims
+        )
+
+    def _app_id(self, season: str) -> str:
+        return f"nba_assets:{self.spec.name}:{season}"
+
+    def _claimed(self, season: str) -> int:
+        """The last claim on `season` in the version staged against (0: none yet)."""
+        if self.current is None:
+            return 0
+        return int(self.current.transaction_version(self._app_id(season)) or 0)
 
     def _season_rows(self, season: str) -> Iterator[pa.RecordBatch]:
         """The season as it will be: its published rows before the range, ours, those after."""

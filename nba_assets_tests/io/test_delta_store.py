@@ -268,11 +268,6 @@ NEW_SEASON = [dt.date(2026, 10, 27) + dt.timedelta(days=i) for i in range(3)]
         pytest.param(
             NEW_SEASON,
             id="season-without-files",
-            marks=pytest.mark.xfail(
-                reason="staging commits adds and removes by hand: with no file of the season "
-                "to remove, delta-rs sees two blind appends and both commit (duplicate rows); "
-                "a SetTransaction app id per rewritten season would make them conflict",
-            ),
         ),
     ],
 )
