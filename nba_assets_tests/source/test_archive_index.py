@@ -21,6 +21,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+import s3fs
 from nba_api.stats.endpoints import LeagueGameLog
 from upath import UPath
 
@@ -350,6 +351,9 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Proxy]]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # fsspec caches filesystems by their arguments: one made by an earlier test would still
+    # point at that test's (stopped) moto server
+    s3fs.S3FileSystem.clear_instance_cache()
     bucket = f"warehouse-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}").create_bucket(Bucket=bucket)
     yield f"s3://{bucket}/nba", proxy
