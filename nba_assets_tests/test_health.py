@@ -40,16 +40,27 @@ def instance_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def materialized(replay, warehouse, instance_home) -> Path:
-    """teams (v0); team_boxscores v0 (Nov 1-2) and v1 (Nov 3-4): two data files."""
+def materialized(replay, warehouse, instance_home, tmp_path) -> Path:
+    """teams (v0); team_boxscores v0 (Nov 1-2) and v1 (Nov 3-4): two data files.
+
+    v1 is committed through `delta.replace` (the path that adds a file per commit): a
+    box-score run would rewrite the season as one file.
+    """
+    scratch = tmp_path / "scratch"
     with dg.DagsterInstance.get() as instance:
         res = resources(replay, warehouse)
         assert dg.materialize([teams], resources=res, instance=instance).success
-        for start, end in (("2025-11-01", "2025-11-02"), ("2025-11-03", "2025-11-04")):
-            result = dg.materialize(
-                [team_boxscores], resources=res, instance=instance, tags=days(start, end)
-            )
-            assert result.success
+        first = days("2025-11-01", "2025-11-02")
+        assert dg.materialize(
+            [team_boxscores], resources=res, instance=instance, tags=first
+        ).success
+    later = days("2025-11-03", "2025-11-04")
+    assert dg.materialize(
+        [team_boxscores], resources=resources(replay, scratch), tags=later
+    ).success
+    nov_3_4 = delta.Selection.days(dt.date(2025, 11, 3), dt.date(2025, 11, 4))
+    rows = delta.read_rows(str(scratch), TEAM_BOXSCORES, nov_3_4)
+    delta.replace(str(warehouse), TEAM_BOXSCORES, rows, nov_3_4, {"run_id": "second"})
     return warehouse
 
 
