@@ -4,8 +4,9 @@ games/s and peak RSS of each pass; asserts nothing.
 
     .venv/bin/python bench/play_by_play.py [--seasons 25] [--last-season 2025-26] [--killed]
 
-Each pass is its own process (`dg.materialize`, in-process executor, one ranged run), so its
-peak RSS is its own; the synthetic league is served by `nba-assets replay-server` in another.
+Each pass is its own process (`dg.materialize`, in-process executor, one ranged run, a SQLite
+instance), so its peak RSS is its own; the synthetic league is served by `nba-assets
+replay-server` in another.
   fetch     every game requested from the server (interval 0), staged, checked, committed;
   rederive  the table removed, every game read back from the archive (0 requests), committed;
   rerun     the same again on the published table: compared row for row, no commit.
@@ -113,12 +114,14 @@ def phase_play_by_play(url: str, warehouse: Path, start: dt.date, end: dt.date) 
     from nba_assets.assets.play_by_play import play_by_play
 
     began, cpu = time.perf_counter(), time.process_time()
-    result = dg.materialize(
-        [play_by_play, team_boxscores.to_source_asset()],
-        resources=_resources(url, warehouse),
-        tags=_tags(start, end),
-        raise_on_error=False,
-    )
+    with tempfile.TemporaryDirectory() as home, dg.DagsterInstance.local_temp(home) as instance:
+        result = dg.materialize(
+            [play_by_play, team_boxscores.to_source_asset()],
+            resources=_resources(url, warehouse),
+            tags=_tags(start, end),
+            instance=instance,
+            raise_on_error=False,
+        )
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     if not result.success:
         raise SystemExit("play_by_play run failed")

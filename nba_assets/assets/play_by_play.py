@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from nba_api.stats.endpoints import PlayByPlayV3
 
@@ -303,7 +304,8 @@ def _read_and_stage(
     for chunk in day_chunks(days):
         frame, records = chunk_events(nba, chunk, refresh, progress)
         chunk_days, game_ids = [d for d, _ in chunk], [g for _, ids in chunk for g in ids]
-        checked.chunk(chunk_days, frame, _box_of(boxes, chunk_days, game_ids), records)
+        box = _box_of(team_box, boxes, chunk_days, game_ids)
+        checked.chunk(chunk_days, frame, box, records)
         staged.add(chunk_days[0], chunk_days[-1], to_stored(PLAY_BY_PLAY, frame))
         if game_ids:
             progress.report(chunk_days[-1])
@@ -366,18 +368,20 @@ def play_by_play(
     )
 
 
-def _boxes_by_day(team_box: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
-    if not len(team_box):
-        return {}
-    return {day: rows for day, rows in team_box.groupby("game_date", sort=False)}
+def _boxes_by_day(team_box: pd.DataFrame) -> dict[dt.date, np.ndarray]:
+    """Each game day's row positions in team_boxscores (positions, not 9,000 small frames)."""
+    return dict(team_box.groupby("game_date", sort=False).indices) if len(team_box) else {}
 
 
 def _box_of(
-    boxes: dict[dt.date, pd.DataFrame], days: list[dt.date], game_ids: list[str]
+    team_box: pd.DataFrame,
+    boxes: dict[dt.date, np.ndarray],
+    days: list[dt.date],
+    game_ids: list[str],
 ) -> pd.DataFrame:
     """The team_boxscores rows of the games a chunk reads (known missing ones left out)."""
-    frames = [boxes[day] for day in days if day in boxes]
-    if not frames:
+    rows = [boxes[day] for day in days if day in boxes]
+    if not rows:
         return pd.DataFrame()
-    box = pd.concat(frames, ignore_index=True)
+    box = team_box.iloc[np.concatenate(rows)]
     return box[box["game_id"].isin(game_ids)]
