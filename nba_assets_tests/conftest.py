@@ -107,3 +107,17 @@ def published(warehouse: Path | str, table: str, **selection) -> pd.DataFrame:
 
 def table_version(warehouse: Path | str, table: str) -> int:
     return delta.open_table(str(warehouse), table).version()
+
+
+def day_events(result) -> dict[str, dict]:
+    """Each partition's materialization metadata, as plain values."""
+    return {
+        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def table_files(warehouse: Path, table: str) -> dict[str, int]:
+    """Every file under a table's directory (data and log) with its size."""
+    root = warehouse / table
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}

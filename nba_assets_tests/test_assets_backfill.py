@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.io import delta
-from nba_assets_tests.conftest import published, resources, table_version
+from nba_assets_tests.conftest import day_events, published, resources, table_files, table_version
 
 TEAM = dg.AssetKey("team_boxscores")
 #: What every day's event carries of the run's one commit (the same values on each day).
@@ -29,19 +29,6 @@ def range_tags(start: str, end: str) -> dict[str, str]:
 def today_is(day: str) -> dict:
     """Run config pinning the run's today: windows that ended 8+ days before are settled."""
     return {"ops": {"team_boxscores": {"config": {"today": day}}}}
-
-
-def day_events(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    return {
-        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
-    }
-
-
-def table_files(warehouse: Path, table: str) -> dict[str, int]:
-    """Every file under a table's directory (data and log) with its size."""
-    root = warehouse / table
-    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
 
 def data_files(warehouse: Path, table: str) -> list[Path]:
@@ -79,13 +66,7 @@ def test_ranged_run_events_carry_each_days_own_rows_and_requests(synthetic, ware
         # each published row names a response of its own day's requests
         assert set(day_rows["source_sha256"]) <= {r["sha256"] for r in meta["requests"]}
         # the day's own facts, plus the run's one commit; run-wide summaries stay off the day
-        assert (
-            DAY_KEYS | COMMIT_KEYS
-            <= set(meta)
-            <= DAY_KEYS
-            | COMMIT_KEYS
-            | {"revisions"}
-        )
+        assert DAY_KEYS | COMMIT_KEYS <= set(meta) <= DAY_KEYS | COMMIT_KEYS | {"revisions"}
         assert not set(meta) & SUMMARY_KEYS
         commits.append({k: meta[k] for k in COMMIT_KEYS})
         request_sets.add(len(meta["requests"]))

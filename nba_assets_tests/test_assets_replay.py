@@ -11,7 +11,14 @@ from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.reference import players, teams
 from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
-from nba_assets_tests.conftest import fixture_body, published, resources, table_version
+from nba_assets_tests.conftest import (
+    day_events,
+    fixture_body,
+    published,
+    resources,
+    table_files,
+    table_version,
+)
 
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 #: After the recorded 2025-26 season: every window of it is settled (no stat corrections left).
@@ -36,19 +43,6 @@ def materialize_range(server, warehouse, start: str, end: str, config=None, **cl
 
 def published_days(warehouse, start: str, end: str) -> pd.DataFrame:
     return published(warehouse, "team_boxscores", first=start, last=end)
-
-
-def day_events(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    return {
-        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
-    }
-
-
-def table_files(warehouse: Path, table: str) -> dict[str, int]:
-    """Every file under a table's directory (data and log) with its size."""
-    root = warehouse / table
-    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
 
 def test_teams_and_players_from_real_recordings(replay, warehouse):

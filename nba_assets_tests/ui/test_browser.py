@@ -110,7 +110,9 @@ def test_asset_graph_shows_our_assets(ui_browser, recorded_ui: DagsterUI, group,
     browser = ui_browser
     browser.get(f"{recorded_ui.url}/locations/nba_assets/asset-groups/{group}")
     wait_for(
-        browser, [group, "Asset Group in", "nba_assets", *assets, "Delta Lake"], f"graph_{group}.png"
+        browser,
+        [group, "Asset Group in", "nba_assets", *assets, "Delta Lake"],
+        f"graph_{group}.png",
     )
 
 
