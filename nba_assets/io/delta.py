@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -247,15 +248,41 @@ def scan(
     where: str | None = None,
     order: Sequence[str] = (),
 ) -> pa.Table:
-    """Rows of one loaded version through DataFusion, with plain Arrow types (no views)."""
+    """Rows of one loaded version through DataFusion, with plain Arrow types (no views),
+    sorted by `order`.
+
+    The sort is ours, not DataFusion's: its ORDER BY held the whole result twice (25 seasons
+    of player rows: +720 MB and 1.3 s, against +420 MB and 0.9 s here). The result's batches
+    each come from one data file, whose rows our writers keep in the table's order: put in
+    order by their first rows, they are usually sorted already (checked), else taken in order.
+    """
     names = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     sql = f"SELECT {names} FROM t"
     if where:
         sql += f" WHERE {where}"
-    if order:
+    selected = set(columns) if columns else set(table_columns(delta))
+    if order and not set(order) <= selected:
         sql += " ORDER BY " + ", ".join(f'"{c}"' for c in order)
+        order = ()
     result = QueryBuilder().register("t", delta).execute(sql)
-    return plain_types(pa.table(result.read_all()))
+    return in_order(plain_types(pa.table(result.read_all())), order)
+
+
+def in_order(table: pa.Table, order: Sequence[str]) -> pa.Table:
+    """`table` sorted by the columns `order` (ascending, nulls last), copying only if needed."""
+    if not order or table.num_rows < 2:
+        return table
+
+    def first_key(batch: pa.RecordBatch) -> tuple:
+        values = (batch.column(c)[0].as_py() for c in order)
+        return tuple((value is None, value) for value in values)
+
+    batches = sorted((b for b in table.to_batches() if b.num_rows), key=first_key)
+    table = pa.Table.from_batches(batches, schema=table.schema)
+    indices = pc.sort_indices(table.select(list(order)), [(c, "ascending") for c in order])
+    if np.array_equal(indices.to_numpy(), np.arange(table.num_rows)):
+        return table
+    return table.take(indices)
 
 
 def plain_types(table: pa.Table) -> pa.Table:

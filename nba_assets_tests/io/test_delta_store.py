@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
 from nba_assets.io import delta
@@ -222,6 +222,33 @@ def test_time_travel_and_restore_give_back_exactly_the_earlier_rows(seeded: Path
     assert version == 3
     pd.testing.assert_frame_equal(everything(seeded), original)
     assert delta.history(str(seeded), "scores")[0]["range"] == "restore to version 0"
+
+
+def test_reads_come_back_in_the_table_order_whatever_the_files(seeded: Path):
+    """Rewritten and appended files of a season, in no particular order: reads are in order."""
+    for first, last, pts in [(DAYS[2], DAYS[3], 1), (DAYS[6], DAYS[6], 2), (DAYS[0], DAYS[0], 3)]:
+        days = [d for d in DAYS if first <= d <= last]
+        delta.replace(str(seeded), SCORES, stored(frame(days, pts)), window(first, last), RUN)
+    uri = delta.table_uri(str(seeded), SCORES.name)
+    for day in (dt.date(2025, 11, 2), dt.date(2025, 6, 1), dt.date(2025, 10, 25)):
+        write_deltalake(uri, stored(frame([day], 7)), mode="append")  # files of one day each
+    current = delta.open_table(str(seeded), SCORES.name)
+    assert max(delta.files_per_partition(current).values()) > 1
+    order = delta.layout(SCORES).order
+    rows = delta.scan(current, None, None, order)
+    expected = rows.take(pa.compute.sort_indices(rows, [(c, "ascending") for c in order]))
+    assert rows.equals(expected) and rows.num_rows == 2 * (len(DAYS) + 3)
+
+
+def test_in_order_sorts_shuffled_and_overlapping_batches():
+    table = pa.table({"day": [3, 1, 2, 2, 5, 4], "key": ["b", "a", "a", "c", None, "z"]})
+    batches = [table.slice(0, 1), table.slice(1, 2), table.slice(3, 3)]  # [3] [1,2] [2,5,4]
+    shuffled = pa.concat_tables([batches[2], batches[0], batches[1]])
+    ordered = delta.in_order(shuffled, ["day", "key"])
+    assert ordered.column("day").to_pylist() == [1, 2, 2, 3, 4, 5]
+    assert ordered.column("key").to_pylist() == ["a", "a", "c", "b", "z", None]
+    sorted_already = pa.concat_tables([table.slice(1, 1), table.slice(2, 1), table.slice(0, 1)])
+    assert delta.in_order(sorted_already, ["day"]).column("day").to_pylist() == [1, 2, 3]
 
 
 def test_a_copy_of_the_warehouse_reads_the_same_rows(seeded: Path, tmp_path: Path):
