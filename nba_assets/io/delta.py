@@ -286,17 +286,29 @@ def in_order(table: pa.Table, order: Sequence[str]) -> pa.Table:
 
 
 def plain_types(table: pa.Table) -> pa.Table:
-    """string_view / large types as the plain ones every other reader of ours expects."""
-    fields = []
-    for f in table.schema:
-        kind = f.type
-        if pa.types.is_string_view(kind) or pa.types.is_large_string(kind):
-            kind = pa.string()
-        elif pa.types.is_binary_view(kind) or pa.types.is_large_binary(kind):
-            kind = pa.binary()
-        fields.append(pa.field(f.name, kind, f.nullable))
-    schema = pa.schema(fields)
+    """string_view / large types as the plain ones every other reader of ours expects, nested
+    ones included (a list of strings reads back as a list of string_view)."""
+    schema = pa.schema([pa.field(f.name, plain_type(f.type), f.nullable) for f in table.schema])
     return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def plain_type(kind: pa.DataType) -> pa.DataType:
+    """`kind` with every view / large string or binary, at any depth, as the plain one."""
+    if pa.types.is_string_view(kind) or pa.types.is_large_string(kind):
+        return pa.string()
+    if pa.types.is_binary_view(kind) or pa.types.is_large_binary(kind):
+        return pa.binary()
+    if pa.types.is_map(kind):
+        return pa.map_(plain_type(kind.key_type), plain_field(kind.item_field))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_list_view(kind):
+        return pa.list_(plain_field(kind.value_field))
+    if pa.types.is_struct(kind):
+        return pa.struct([plain_field(kind.field(i)) for i in range(kind.num_fields)])
+    return kind
+
+
+def plain_field(field: pa.Field) -> pa.Field:
+    return pa.field(field.name, plain_type(field.type), field.nullable)
 
 
 def read_rows(

@@ -251,6 +251,28 @@ def test_in_order_sorts_shuffled_and_overlapping_batches():
     assert delta.in_order(sorted_already, ["day"]).column("day").to_pylist() == [1, 2, 3]
 
 
+def test_views_read_back_as_plain_types_at_any_depth_and_sort():
+    """delta-rs hands back string_view, also inside lists; Arrow's take has no kernel for it."""
+    views = pa.table(
+        {
+            "day": pa.array([2, 1]),
+            "name": pa.array(["b", "a"], pa.string_view()),
+            "rules": pa.array([["x"], ["y", "z"]], pa.list_(pa.string_view())),
+            "meta": pa.array([{"k": "v"}, {"k": "w"}], pa.struct([("k", pa.string_view())])),
+        }
+    )
+    plain = delta.plain_types(views)
+    assert plain.schema == pa.schema(
+        [
+            ("day", pa.int64()),
+            ("name", pa.string()),
+            ("rules", pa.list_(pa.string())),
+            ("meta", pa.struct([("k", pa.string())])),
+        ]
+    )
+    assert delta.in_order(plain, ["day"]).column("rules").to_pylist() == [["y", "z"], ["x"]]
+
+
 def test_a_copy_of_the_warehouse_reads_the_same_rows(seeded: Path, tmp_path: Path):
     delta.replace(str(seeded), SCORES, stored(frame(DAYS[:3], 1)), window(DAYS[0], DAYS[2]), RUN)
     copy = tmp_path / "copied"
