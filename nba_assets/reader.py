@@ -128,8 +128,6 @@ def open_snapshot(
         )
     when = None if as_of is None else _instant(table, as_of)
     opened = delta.open_table(root, table, _version(table, version), when)
-    if when is not None and opened.version() == 0:
-        _check_existed(root, table, when)
     stored = tuple(delta.table_columns(opened))
     return Snapshot(table, opened, TABLES.get(table), stored)
 
@@ -149,17 +147,6 @@ def _instant(table: str, as_of: dt.datetime | str) -> dt.datetime:
     except ValueError:
         raise ReadError(f"{table}: as_of {as_of!r} is not an ISO date/time") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
-
-
-def _check_existed(warehouse: str, table: str, when: dt.datetime) -> None:
-    """delta-rs loads version 0 for a time before it: name that instead of reading it."""
-    first = delta.open_table(warehouse, table).history()[-1]
-    committed = dt.datetime.fromtimestamp(first["timestamp"] / 1000, dt.UTC)
-    if int(first["version"]) == 0 and committed > when:
-        raise TableMissingError(
-            f"{table}: no version at or before {when.isoformat()} "
-            f"(version 0 was committed at {committed.isoformat()})"
-        )
 
 
 def read_arrow(

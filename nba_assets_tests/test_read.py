@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -231,6 +232,22 @@ def test_time_travel_returns_exactly_the_earlier_rows(warehouse: Path) -> None:
         as_of=between,
     )
     assert old["g"].tolist() == [0]
+
+
+def test_time_travel_survives_a_copy_that_resets_file_times(warehouse: Path, tmp_path: Path):
+    """`as_of` goes by the time each commit records, not the log files' mtimes (`cp -r`)."""
+    commit(warehouse, box_rows(0))
+    v0 = nba_assets.read("team_boxscores", warehouse=str(warehouse))
+    time.sleep(0.05)
+    between = dt.datetime.now(dt.UTC)
+    time.sleep(0.05)
+    commit(warehouse, box_rows(1, DAYS[:2]), DAYS[:2])
+    time.sleep(0.05)
+    copy = tmp_path / "copied"
+    shutil.copytree(warehouse, copy, copy_function=shutil.copyfile)  # every mtime is now
+    pd.testing.assert_frame_equal(
+        nba_assets.read("team_boxscores", as_of=between, warehouse=str(copy)), v0
+    )
 
 
 def test_a_declared_column_an_old_version_lacks_reads_as_nulls(warehouse: Path) -> None:

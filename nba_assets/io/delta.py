@@ -232,11 +232,33 @@ def open_table(
             raise TableMissingError(f"{table}: no version {version} ({exc})") from None
         raise
     if as_of is not None:
-        when = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(as_of)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        delta.load_as_version(when)
+        delta.load_as_version(version_at(delta, table, as_of))
     return delta
+
+
+def version_at(delta: DeltaTable, table: str, as_of: dt.datetime | str) -> int:
+    """The newest version committed at or before `as_of`, by the time each commit records.
+
+    Not delta-rs's own `load_as_version(datetime)`: that goes by the log files' modification
+    times, which a plain copy of the warehouse (`cp -r`, a restore from backup) resets.
+    """
+    when = as_of if isinstance(as_of, dt.datetime) else dt.datetime.fromisoformat(as_of)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    cutoff = when.timestamp() * 1000
+    entries = delta.history()  # newest first
+    for entry in entries:
+        if entry.get("timestamp") is not None and entry["timestamp"] <= cutoff:
+            return int(entry["version"])
+    first = dt.datetime.fromtimestamp(entries[-1]["timestamp"] / 1000, dt.UTC) if entries else None
+    raise TableMissingError(
+        f"{table}: no version at or before {when.isoformat()}"
+        + (
+            f" (its oldest, version {entries[-1]['version']}, was committed at {first.isoformat()})"
+            if first
+            else ""
+        )
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------
