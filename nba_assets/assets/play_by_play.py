@@ -11,12 +11,10 @@ nothing. A failing game keeps the whole range unpublished, quarantined, and fail
 
 import datetime as dt
 import json
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -28,7 +26,7 @@ from nba_assets.assets.provenance import add_partition_metadata
 from nba_assets.audit import AuditFailure, failure_message, quarantine
 from nba_assets.checks import BoxScoreCheck, Outcome
 from nba_assets.io.delta import SOURCE_SHA256, Commit, Selection, to_stored
-from nba_assets.io.staging import StagedRange
+from nba_assets.io.staging import StagedRange, spill_dir
 from nba_assets.io.storage import as_upath
 from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions, season_of
@@ -342,8 +340,8 @@ def play_by_play(
     progress = _Progress(context.log, sum(len(ids) for ids in days.values()))
     progress.report()
     nba: NbaStatsClient = context.resources.nba
-    with tempfile.TemporaryDirectory(prefix="play_by_play-") as spill:
-        staged = StagedRange(nba.warehouse, PLAY_BY_PLAY, Selection.days(start, end), Path(spill))
+    with spill_dir(PLAY_BY_PLAY.name) as spill:
+        staged = StagedRange(nba.warehouse, PLAY_BY_PLAY, Selection.days(start, end), spill)
         checked = _read_and_stage(nba, days, team_box, config.refresh, progress, staged)
         targeted = set(context.partition_keys)
         add_partition_metadata(context, {k: v for k, v in checked.per_day.items() if k in targeted})

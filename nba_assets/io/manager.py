@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from nba_assets.io import delta
-from nba_assets.io.staging import StagedRange
+from nba_assets.io.staging import StagedRange, spill_dir
 from nba_assets.partitions import season_of
 from nba_assets.schemas import TABLES, Column, TableSpec
 from nba_assets.source.index import record_confirmed, record_published
@@ -99,8 +97,8 @@ def _publish_by_season(
     if len(frame) and not days.is_monotonic_increasing:
         frame = frame.sort_values(["game_date", *spec.key], kind="stable")
         days = frame["game_date"]
-    with tempfile.TemporaryDirectory(prefix=f"{spec.name}-") as spill:
-        staged = StagedRange(warehouse, spec, selection, Path(spill))
+    with spill_dir(spec.name) as spill:
+        staged = StagedRange(warehouse, spec, selection, spill)
         for first, last, rows in _season_slices(frame, days):
             staged.add(first, last, delta.to_stored(spec, rows, sha))
         staged.finish()

@@ -21,6 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -64,6 +67,8 @@ _BATCH_ROWS = 65_536
 #: lower (one season: +245 MB at 16k rows, +388 MB at 64k), at the same speed.
 _WINDOW_ROWS = 16_384
 _SPILL = pa.ipc.IpcWriteOptions(compression="lz4")
+#: Where runs spill, one directory per run named `<table>-<pid>-<random>`.
+SPILL_ROOT = Path(tempfile.gettempdir()) / "nba_assets-spill"
 #: Delta statistics keep strings up to this length (a longer max could not be truncated safely).
 _STAT_CHARS = 32
 
@@ -449,6 +454,44 @@ def _unknown(value: Any) -> bool:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+@contextmanager
+def spill_dir(table: str, root: Path | None = None) -> Iterator[Path]:
+    """A fresh local directory for one run's staged rows, removed when the run ends.
+
+    A run killed with SIGKILL never reaches its `finally`: its directory (up to GBs of staged
+    play-by-play) is swept by the next run on this host, once its process is gone.
+    """
+    root = root or SPILL_ROOT
+    root.mkdir(parents=True, exist_ok=True)
+    sweep_dead_spills(root)
+    path = Path(tempfile.mkdtemp(prefix=f"{table}-{os.getpid()}-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_dead_spills(root: Path) -> list[Path]:
+    """Remove the spill directories under `root` whose run's process no longer exists."""
+    swept = []
+    for path in root.iterdir():
+        pid = path.name.rsplit("-", 2)[-2] if path.name.count("-") >= 2 else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            swept.append(path)
+    return swept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 @contextmanager

@@ -405,3 +405,30 @@ def test_a_reader_in_another_process_sees_old_or_new_never_a_mix(warehouse: Path
     assert len(reads) >= 20 and len(seen) >= 5, (len(reads), sorted(seen))
     assert compactions and seen & compactions, "no read landed on a compacted version"
     assert len(published) == delta.open_table(str(warehouse), SCORES.name).version() + 1
+
+
+def test_a_killed_runs_spill_is_swept_by_the_next_run(tmp_path: Path):
+    """SIGKILL skips every `finally`: the next run on the host removes the dead run's spill."""
+    import signal
+    import subprocess
+    import sys
+
+    from nba_assets.io.staging import spill_dir
+
+    root = tmp_path / "spill"
+    script = (
+        "import sys, time; from pathlib import Path; from nba_assets.io.staging import spill_dir\n"
+        f"with spill_dir('play_by_play', Path({str(root)!r})) as d:\n"
+        "    (d / 'staged.arrow').write_bytes(b'x' * 1024); print(d, flush=True); time.sleep(60)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    killed = Path(run.stdout.readline().strip())
+    assert (killed / "staged.arrow").exists()
+    with spill_dir("team_boxscores", root) as live:
+        assert killed.exists()  # its run is still alive: not touched
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert killed.exists() and not live.exists()
+    with spill_dir("team_boxscores", root) as mine:
+        assert not killed.exists() and mine.exists()
+    assert list(root.iterdir()) == []
