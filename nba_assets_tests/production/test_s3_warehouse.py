@@ -296,3 +296,28 @@ def test_two_concurrent_writers_one_wins_each_version_none_lost(bucket, s3):
     creates = [r for r in s3.seen() if LOG_ENTRY.search(r["path"]) and r["method"] == "PUT"]
     assert all(r["if_none_match"] == "*" for r in creates)
     assert sum(r["status"] == 412 for r in creates) >= max(1, len(lost) // 2)
+
+
+def test_play_by_play_stages_locally_and_lands_on_s3_in_one_commit(synthetic, bucket, s3):
+    """The staged path (a season spilled locally, then one transaction) against S3: one log
+    entry, every game's events, and a settled rerun costs no request and no commit."""
+    from nba_assets_tests.test_play_by_play import materialize_pbp, pbp_requests, synthetic_games
+
+    warehouse, first, last = f"s3://{bucket}/nba", "2024-10-22", "2024-10-24"
+    boxes = dg.materialize(
+        [team_boxscores],
+        resources=resources(synthetic, warehouse),
+        tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
+    )
+    assert boxes.success
+    games = synthetic_games(warehouse, first, last)
+    synthetic.reset()
+    assert materialize_pbp(synthetic, warehouse, first, last).success
+    assert sorted(pbp_requests(synthetic)) == games
+    assert log_versions(bucket, "nba/play_by_play") == [0]
+    events = published(warehouse, "play_by_play", first=first, last=last)
+    assert sorted(events["game_id"].unique()) == games
+    assert events.groupby("game_id").size().between(400, 620).all()
+    synthetic.reset()
+    assert materialize_pbp(synthetic, warehouse, first, last).success
+    assert pbp_requests(synthetic) == [] and log_versions(bucket, "nba/play_by_play") == [0]
