@@ -365,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     from nba_assets.snapshot import cli as snapshot_cli
 
     snapshot_cli.add_parser(commands)
+    from nba_assets.serving import cli as serving_cli
+
+    serving_cli.add_parser(commands)
     return parser
 
 
@@ -421,6 +424,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_rollback(args)
     if args.command == "migrate":
         return run_migrate(args)
+    if args.command == "db":
+        from nba_assets.serving import cli as serving_cli
+
+        return serving_cli.run(args)
     return run_replay_server(args)
 
 

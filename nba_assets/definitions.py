@@ -14,6 +14,7 @@ from nba_assets.health import health_job, health_schedule
 from nba_assets.io.manager import DeltaIOManager
 from nba_assets.maintenance import table_maintenance_job, table_maintenance_sensor
 from nba_assets.schemas import TABLES
+from nba_assets.serving.assets import build_serving_definitions
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 
@@ -71,6 +72,13 @@ def for_the_ui(assets: list, settings: Settings) -> list:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything; the serving group only when NBA_ASSETS_SERVING_DSN is set."""
+    return dg.Definitions.merge(
+        _warehouse_definitions(settings), build_serving_definitions(settings)
+    )
+
+
+def _warehouse_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=for_the_ui(
             [

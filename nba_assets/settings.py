@@ -31,6 +31,9 @@ class Settings:
     correction_days: int = 7
     #: Hour (US/Eastern) the schedules run each morning.
     schedule_hour: int = 6
+    #: PostgreSQL the `serving` group mirrors the warehouse into; empty: no serving group.
+    serving_dsn: str = ""
+    serving_schema: str = "nba"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +60,8 @@ class Settings:
             synthetic_seasons=env.get("NBA_ASSETS_SYNTHETIC_SEASONS", "") or "1996-97:2025-26",
             correction_days=int(_number(env, "NBA_ASSETS_CORRECTION_DAYS", 7)),
             schedule_hour=_hour(env, "NBA_ASSETS_SCHEDULE_HOUR", 6),
+            serving_dsn=_serving_dsn(env.get("NBA_ASSETS_SERVING_DSN", "")),
+            serving_schema=env.get("NBA_ASSETS_SERVING_SCHEMA", "").strip() or "nba",
         )
 
 
@@ -71,6 +76,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ValueError(f"{name}={raw!r} must not be negative")
     return value
+
+
+def _serving_dsn(raw: str) -> str:
+    """The DSN as given, once it parses (a malformed one fails loading, not the first run)."""
+    if raw.strip():
+        from nba_assets.serving.database import parse_dsn
+
+        parse_dsn(raw)
+    return raw.strip()
 
 
 def _hour(env: Mapping[str, str], name: str, default: int) -> int:

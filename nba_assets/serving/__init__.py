@@ -1,0 +1,1 @@
+"""The serving database: the warehouse's tables mirrored into PostgreSQL (optional, by DSN)."""

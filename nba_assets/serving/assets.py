@@ -1,0 +1,132 @@
+"""The `serving` group: each warehouse table mirrored into PostgreSQL, partition for partition.
+
+`pg_<table>` depends on `<table>` with the same partitions; a run replaces exactly its range
+from the warehouse's current version (`load.replace_range`), so an upstream that failed its
+audit published nothing and nothing of it reaches PostgreSQL. The blocking check compares
+rows per season of the seasons the run touched, PostgreSQL against the version it read.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import dagster as dg
+
+from nba_assets.io.delta import Selection
+from nba_assets.partitions import game_date_partitions, season_partitions
+from nba_assets.schemas import TABLES
+from nba_assets.serving import database, load
+from nba_assets.serving.models import SERVED
+from nba_assets.settings import Settings
+
+SERVING_GROUP = "serving"
+COUNT_CHECK = "row_counts_match_warehouse"
+_PARTITIONS: dict[str, dg.PartitionsDefinition | None] = {
+    "teams": None,
+    "players": None,
+    "schedule": season_partitions,
+    "team_boxscores": game_date_partitions,
+    "player_boxscores": game_date_partitions,
+    "play_by_play": game_date_partitions,
+}
+
+
+class ServingDatabase(dg.ConfigurableResource):
+    """The serving PostgreSQL (`NBA_ASSETS_SERVING_DSN`) and the warehouse it mirrors.
+
+    Every step that uses it first connects and upgrades the schema to the migrations' head,
+    so a wrong DSN fails the step before any work, naming host and database.
+    """
+
+    dsn: str
+    schema_name: str = database.DEFAULT_SCHEMA
+    warehouse: str = "warehouse"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        database.ready(self.dsn, self.schema_name)
+
+    def replace(self, table: str, selection: Selection) -> load.Load:
+        engine = database.ready(self.dsn, self.schema_name)
+        return load.replace_range(engine, table, selection, warehouse=self.warehouse)
+
+
+def selection_of(context: dg.AssetExecutionContext) -> Selection:
+    """The run's range: its game dates, its seasons, or the whole (unpartitioned) table."""
+    if not context.has_partition_key_range:
+        return Selection()
+    keys = context.partition_key_range
+    if isinstance(context.assets_def.partitions_def, dg.TimeWindowPartitionsDefinition):
+        return Selection.days(dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end))
+    return Selection.of_seasons(context.partition_keys)
+
+
+def count_check(result: load.Load) -> dg.AssetCheckResult:
+    mismatched = result.mismatched
+    return dg.AssetCheckResult(
+        check_name=COUNT_CHECK,
+        passed=not mismatched,
+        metadata={
+            "delta_version": result.delta_version,
+            "seasons_compared": len(result.warehouse_counts | result.served_counts),
+            "rows_compared": sum(result.served_counts.values()),
+            "mismatched": dg.MetadataValue.json(
+                {k: {"warehouse": w, "postgres": p} for k, (w, p) in mismatched.items()}
+            ),
+        },
+        description=None
+        if not mismatched
+        else f"rows differ in {', '.join(mismatched)}: load the rest of those seasons "
+        "(or `nba-assets db rebuild`)",
+    )
+
+
+def build_serving_asset(table: str) -> dg.AssetsDefinition:
+    partitions = _PARTITIONS[table]
+    name = f"pg_{table}"
+
+    @dg.asset(
+        name=name,
+        group_name=SERVING_GROUP,
+        deps=[table],
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+        kinds={"postgres"},
+        owners=["team:data-eng"],
+        metadata={"dagster/column_schema": TABLES[table].table_schema()},
+        description=f"`{table}` in the serving PostgreSQL: its range replaced in one transaction.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                COUNT_CHECK,
+                asset=name,
+                blocking=True,
+                description="Rows per season equal the warehouse version the load read.",
+            )
+        ],
+    )
+    def _serve(
+        context: dg.AssetExecutionContext, serving: ServingDatabase
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        result = serving.replace(table, selection_of(context))
+        context.log.info(
+            f"{name} {result.selection.describe()}: {result.rows} rows replace {result.removed} "
+            f"(warehouse version {result.delta_version}, {result.rows_per_second:,.0f} rows/s)"
+        )
+        yield dg.MaterializeResult(metadata=result.as_metadata())
+        yield count_check(result)
+
+    return _serve
+
+
+def build_serving_assets() -> list[dg.AssetsDefinition]:
+    return [build_serving_asset(table) for table in SERVED]
+
+
+def build_serving_definitions(settings: Settings) -> dg.Definitions:
+    """The serving group and its resource, or nothing when no DSN is configured."""
+    if not settings.serving_dsn:
+        return dg.Definitions()
+    serving = ServingDatabase(
+        dsn=settings.serving_dsn,
+        schema_name=settings.serving_schema,
+        warehouse=settings.warehouse,
+    )
+    return dg.Definitions(assets=build_serving_assets(), resources={"serving": serving})

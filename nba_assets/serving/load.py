@@ -1,0 +1,249 @@
+"""Replace a range of a served table from one committed warehouse version: DELETE, then COPY.
+
+One transaction per table and range: a reader on another connection sees the old rows or the
+new ones, never a mix or a gap (PostgreSQL's MVCC). Rows go from the Delta scan to COPY as
+CSV written by Arrow, a season and a batch at a time, so memory holds one batch of CSV and one
+season of Arrow rows whatever the range. The range's predicate is the warehouse's own
+(`delta.Selection.sql`), so both stores select exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from deltalake import QueryBuilder
+from sqlalchemy.engine import Connection, Engine
+
+from nba_assets import reader
+from nba_assets.io import delta
+from nba_assets.io.delta import SEASON, Selection
+from nba_assets.schemas import TABLES, TableSpec
+from nba_assets.serving.models import SERVED, columns
+
+#: Rows per CSV chunk handed to COPY (about 10 MB of play-by-play text).
+BATCH_ROWS = 65_536
+_CSV = pacsv.WriteOptions(include_header=False, batch_size=BATCH_ROWS)
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one replacement did, and the warehouse version it mirrored."""
+
+    table: str
+    selection: Selection
+    delta_version: int
+    rows: int
+    removed: int
+    seconds: float
+    #: rows per season (or {"all": n}) in the warehouse version and in PostgreSQL after commit
+    warehouse_counts: dict[str, int] = field(default_factory=dict)
+    served_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def mismatched(self) -> dict[str, tuple[int, int]]:
+        """Seasons whose counts differ: season -> (warehouse, PostgreSQL)."""
+        keys = sorted({*self.warehouse_counts, *self.served_counts})
+        return {
+            k: (self.warehouse_counts.get(k, 0), self.served_counts.get(k, 0))
+            for k in keys
+            if self.warehouse_counts.get(k, 0) != self.served_counts.get(k, 0)
+        }
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "range": self.selection.describe(),
+            "delta_version": self.delta_version,
+            "rows_loaded": self.rows,
+            "rows_replaced": self.removed,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second),
+        }
+
+
+def spec_of(table: str) -> TableSpec:
+    if table not in SERVED:
+        raise ValueError(f"{table!r} is not served; served tables: {', '.join(SERVED)}")
+    return TABLES[table]
+
+
+def by_season(spec: TableSpec) -> bool:
+    return bool(delta.layout(spec).partition_by)
+
+
+def replace_range(
+    engine: Engine,
+    table: str,
+    selection: Selection,
+    *,
+    warehouse: str,
+    version: int | None = None,
+    as_of: dt.datetime | str | None = None,
+    truncate: bool = False,
+) -> Load:
+    """Replace `selection`'s rows of `table` with the warehouse's, in one transaction.
+
+    `truncate` (rebuilds only) empties the whole table instead of deleting the range: faster
+    and leaves no dead rows, but readers wait for the commit instead of reading the old rows.
+    """
+    spec = spec_of(table)
+    snapshot = reader.open_snapshot(table, version, as_of, warehouse=warehouse)
+    began = time.monotonic()
+    seasons = _seasons(snapshot, spec, selection)
+    with engine.begin() as connection:
+        # writers of one table queue here: two overlapping ranges never interleave
+        connection.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nba_assets.serving.load.{table}",)
+        )
+        removed = _remove(connection, spec, selection, truncate)
+        loaded = sum(
+            _copy(connection, spec, _rows(snapshot, spec, where))
+            for where in _chunks(spec, selection, seasons)
+        )
+    seconds = time.monotonic() - began
+    with engine.connect() as connection:
+        served = served_counts(connection, spec, seasons)
+    return Load(
+        table,
+        selection,
+        snapshot.version,
+        loaded,
+        removed,
+        seconds,
+        warehouse_counts=warehouse_counts(snapshot, spec, seasons),
+        served_counts=served,
+    )
+
+
+def _seasons(snapshot: reader.Snapshot, spec: TableSpec, selection: Selection) -> list[str] | None:
+    """The seasons a load touches (None: an unpartitioned table); all stored ones for `all`."""
+    if not by_season(spec):
+        return None
+    if selection.seasons:
+        return list(selection.seasons)
+    return sorted(warehouse_counts(snapshot, spec, None))
+
+
+def _chunks(
+    spec: TableSpec, selection: Selection, seasons: list[str] | None
+) -> Iterator[str | None]:
+    """One warehouse predicate per season (one season of rows in Arrow at a time)."""
+    if seasons is None:
+        yield selection.sql(False)
+        return
+    window = Selection(selection.first_day, selection.last_day).sql(True)
+    for season in seasons:
+        yield " AND ".join(p for p in (f"{SEASON} = {_quote(season)}", window) if p)
+
+
+def _remove(connection: Connection, spec: TableSpec, selection: Selection, truncate: bool) -> int:
+    name = _ident(spec.name)
+    if truncate:
+        count = connection.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
+        connection.exec_driver_sql(f"TRUNCATE {name}")
+        return int(count)
+    where = selection.sql(by_season(spec))
+    result = connection.exec_driver_sql(
+        f"DELETE FROM {name}" + (f" WHERE {where}" if where else "")
+    )
+    return int(result.rowcount)
+
+
+def _rows(snapshot: reader.Snapshot, spec: TableSpec, where: str | None) -> pa.Table:
+    """The served columns of the rows `where` selects; columns the version predates are nulls."""
+    wanted = columns(spec)
+    present = [c for c in wanted if c in snapshot.stored]
+    rows = delta.scan(snapshot.table, present, where, delta.layout(spec).order)
+    types = {f.name: f.type for f in delta.layout(spec).schema()}
+    for name in wanted:
+        if name not in snapshot.stored:
+            rows = rows.append_column(name, pa.nulls(rows.num_rows, types[name]))
+    return rows.select(wanted)
+
+
+def _copy(connection: Connection, spec: TableSpec, rows: pa.Table) -> int:
+    """COPY the rows in as CSV (Arrow writes it: nulls unquoted-empty, empty strings quoted)."""
+    if not rows.num_rows:
+        return 0
+    names = ", ".join(_ident(c) for c in rows.column_names)
+    sql = f"COPY {_ident(spec.name)} ({names}) FROM STDIN WITH (FORMAT csv)"
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.copy_expert(sql, CsvStream(rows.to_batches(BATCH_ROWS)), size=1 << 20)
+    finally:
+        cursor.close()
+    return rows.num_rows
+
+
+class CsvStream(io.RawIOBase):
+    """Record batches as one CSV byte stream, written a batch at a time as COPY reads it."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._batches = iter(batches)
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            sink = io.BytesIO()
+            pacsv.write_csv(batch, sink, _CSV)
+            self._buffer += sink.getvalue()
+        if size < 0:
+            size = len(self._buffer)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
+
+
+def warehouse_counts(
+    snapshot: reader.Snapshot, spec: TableSpec, seasons: list[str] | None
+) -> dict[str, int]:
+    """Rows per season of the snapshot (`{"all": n}` for an unpartitioned table)."""
+    builder = QueryBuilder().register("t", snapshot.table)
+    if not by_season(spec):
+        result = pa.table(builder.execute("SELECT count(*) AS n FROM t").read_all())
+        return {"all": int(result["n"][0].as_py())}
+    where = "" if seasons is None else f" WHERE {SEASON} IN ({_listed(seasons)})"
+    sql = f"SELECT {SEASON}, count(*) AS n FROM t{where} GROUP BY {SEASON}"
+    result = pa.table(builder.execute(sql).read_all())
+    return {
+        str(s): int(n)
+        for s, n in zip(result[SEASON].to_pylist(), result["n"].to_pylist(), strict=True)
+    }
+
+
+def served_counts(
+    connection: Connection, spec: TableSpec, seasons: list[str] | None
+) -> dict[str, int]:
+    """Rows per season in PostgreSQL, as `warehouse_counts` gives them."""
+    name = _ident(spec.name)
+    if not by_season(spec):
+        return {"all": int(connection.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one())}
+    where = "" if seasons is None else f" WHERE {SEASON} IN ({_listed(seasons)})"
+    result = connection.exec_driver_sql(f"SELECT {SEASON}, count(*) FROM {name}{where} GROUP BY 1")
+    return {str(s): int(n) for s, n in result}
+
+
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(_quote(v) for v in values) or "NULL"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
