@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
+from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_GROUP
 from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
@@ -53,6 +54,8 @@ boxscores_job = dg.define_asset_job(
 play_by_play_job = dg.define_asset_job(
     "play_by_play_job", selection=dg.AssetSelection.groups(PLAY_BY_PLAY_GROUP)
 )
+#: season stats and the other derived tables: 0 requests, one season partition each
+derived_job = dg.define_asset_job("derived_job", selection=dg.AssetSelection.groups(DERIVED_GROUP))
 
 
 def for_the_ui(assets: list, settings: Settings) -> list:
@@ -84,12 +87,20 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
             [
                 *CORE_ASSETS,
                 *PLAY_BY_PLAY_ASSETS,
+                *DERIVED_ASSETS,
                 schedule,
                 build_training_snapshot(settings.warehouse),
             ],
             settings,
         ),
-        jobs=[reference_job, boxscores_job, play_by_play_job, health_job, table_maintenance_job],
+        jobs=[
+            reference_job,
+            boxscores_job,
+            play_by_play_job,
+            derived_job,
+            health_job,
+            table_maintenance_job,
+        ],
         schedules=[
             *build_schedules(settings.schedule_hour, settings.correction_days),
             health_schedule,

@@ -324,3 +324,135 @@ PLAY_BY_PLAY = TableSpec(
     ),
 )
 TABLES[PLAY_BY_PLAY.name] = PLAY_BY_PLAY
+
+
+# Derived tables (nba_assets/derived): built from the tables above, 0 requests. Formulas and
+# how each column compares with the NBA's own numbers: docs/derived.md.
+
+_COUNT_DOCS = {
+    "fgm": "field goals made",
+    "fga": "field goals attempted",
+    "fg3m": "three-pointers made",
+    "fg3a": "three-pointers attempted",
+    "ftm": "free throws made",
+    "fta": "free throws attempted",
+    "oreb": "offensive rebounds (players'; team rebounds are in no game log)",
+    "dreb": "defensive rebounds (players')",
+    "reb": "rebounds (players')",
+    "ast": "assists",
+    "stl": "steals",
+    "blk": "blocks",
+    "tov": "turnovers credited to players (the NBA's team TOV adds team turnovers)",
+    "pf": "personal fouls",
+    "pts": "points",
+}
+#: Counting stats summed over a season's games, in the NBA's column order.
+SEASON_COUNTS = tuple(_COUNT_DOCS)
+#: Percentages made/attempted: (column, made, attempted).
+SHOOTING_PCTS = (("fg_pct", "fgm", "fga"), ("fg3_pct", "fg3m", "fg3a"), ("ft_pct", "ftm", "fta"))
+#: Columns averaged per game as `<stat>_per_game`.
+PER_GAME = ("min", *SEASON_COUNTS, "plus_minus")
+
+
+def _season_stat_columns(minutes: str) -> tuple[Column, ...]:
+    """gp, w, l, minutes, the counting totals, percentages, plus-minus and per-game averages."""
+    columns = [
+        Column("gp", "int", "games played", nullable=False, source=False),
+        Column("w", "int", "games won", source=False),
+        Column("l", "int", "games lost", source=False),
+        Column("w_pct", "float", "w / gp", source=False),
+        Column("min", "int", minutes, source=False),
+    ]
+    after_attempts = {attempted: (pct, made) for pct, made, attempted in SHOOTING_PCTS}
+    for stat, doc in _COUNT_DOCS.items():
+        columns.append(Column(stat, "int", f"total {doc}", source=False))
+        if stat in after_attempts:  # the NBA's order: FGM, FGA, FG_PCT, ...
+            pct, made = after_attempts[stat]
+            columns.append(Column(pct, "float", f"{made} / {stat} (null if none)", source=False))
+    columns.append(Column("plus_minus", "float", "sum of the games' plus-minus", source=False))
+    columns += [
+        Column(f"{stat}_per_game", "float", f"{stat} / gp", source=False) for stat in PER_GAME
+    ]
+    return tuple(columns)
+
+
+_SEASON_KEY = (
+    Column("season", "string", "season key, e.g. 2023-24", nullable=False, source=False),
+    Column(
+        "season_type",
+        "string",
+        "Regular Season, PlayIn, Playoffs or NBA Cup (the Cup final only), as in the box scores",
+        nullable=False,
+        source=False,
+    ),
+)
+#: Opponent totals a team season carries as `opp_<stat>` (what the NBA's Opponent view sums).
+OPPONENT_COUNTS = SEASON_COUNTS
+
+TEAM_SEASON_STATS = TableSpec(
+    name="team_season_stats",
+    description=(
+        "One row per team, season and season type from team_boxscores: totals, per-game "
+        "averages, opponent totals, box-score possessions, pace, ratings and four factors."
+    ),
+    key=("team_id", "season", "season_type"),
+    columns=(
+        Column("team_id", "int", nullable=False, source=False),
+        Column("team_abbreviation", "string", "as of the team's last game", source=False),
+        Column("team_name", "string", "as of the team's last game", source=False),
+        *_SEASON_KEY,
+        *_season_stat_columns(
+            "team minutes as the NBA counts them (48 a game + 5 per overtime), rounded from the "
+            "game logs' player-minute sum (240 + 25 per overtime)"
+        ),
+        *(
+            Column(f"opp_{stat}", "int", f"opponents' total {doc}", source=False)
+            for stat, doc in _COUNT_DOCS.items()
+        ),
+        Column("poss", "float", "possessions estimated: FGA + 0.44·FTA - OREB + TOV", source=False),
+        Column("opp_poss", "float", "the opponents' possessions, same estimate", source=False),
+        Column("pace", "float", "48 · (poss + opp_poss) / 2 / min", source=False),
+        Column("off_rating", "float", "100 · pts / poss", source=False),
+        Column("def_rating", "float", "100 · opp_pts / opp_poss", source=False),
+        Column("net_rating", "float", "off_rating - def_rating", source=False),
+        Column("efg_pct", "float", "(FGM + 0.5·FG3M) / FGA", source=False),
+        Column("fta_rate", "float", "FTA / FGA", source=False),
+        Column("tm_tov_pct", "float", "TOV / poss", source=False),
+        Column("oreb_pct", "float", "OREB / (OREB + opponents' DREB)", source=False),
+        Column("opp_efg_pct", "float", "the opponents' efg_pct", source=False),
+        Column("opp_fta_rate", "float", "the opponents' fta_rate", source=False),
+        Column("opp_tov_pct", "float", "the opponents' tm_tov_pct", source=False),
+        Column("opp_oreb_pct", "float", "the opponents' oreb_pct", source=False),
+    ),
+)
+TABLES[TEAM_SEASON_STATS.name] = TEAM_SEASON_STATS
+
+_PLAYER_SEASON_HEAD = (
+    Column("player_id", "int", nullable=False, source=False),
+    Column("player_name", "string", "as of the player's last game", source=False),
+    Column("team_id", "int", "the team of the player's last game of the season", source=False),
+    Column("team_abbreviation", "string", "the team of the player's last game", source=False),
+    Column(
+        "teams", "int", "how many teams the player played for (NBA: a TOT row if > 1)", source=False
+    ),
+)
+_PLAYER_MINUTES = (
+    "minutes: the sum of the game logs' whole minutes (the NBA sums seconds, so it can be 1-2 "
+    "higher over a season)"
+)
+
+PLAYER_SEASON_STATS = TableSpec(
+    name="player_season_stats",
+    description=(
+        "One row per player, season and season type from player_boxscores: totals, "
+        "shooting percentages and per-game averages (PlayerCareerStats' season rows)."
+    ),
+    key=("player_id", "season", "season_type"),
+    columns=(
+        *_PLAYER_SEASON_HEAD,
+        *_SEASON_KEY,
+        Column("gs", "int", "games started: null, the game logs do not say", source=False),
+        *_season_stat_columns(_PLAYER_MINUTES),
+    ),
+)
+TABLES[PLAYER_SEASON_STATS.name] = PLAYER_SEASON_STATS

@@ -1,0 +1,153 @@
+"""Blocking rules of the derived tables: plain functions of the derived rows and their inputs.
+
+Each table reports one `audit` check (as the box-score tables do), evaluated in the asset's
+step before its rows are handed to the IO manager: a failing rule publishes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+import pandas as pd
+
+from nba_assets.checks import (
+    AUDIT_CHECK,
+    SCHEMA_CHECK,
+    AuditInput,
+    BoxScoreCheck,
+    Outcome,
+    audit_description,
+    audit_result,
+    run_checks,
+)
+from nba_assets.partitions import NBA_CUP_FINAL_LABEL, PLAY_IN, PLAYOFFS, REGULAR_SEASON
+from nba_assets.schemas import SEASON_COUNTS, SHOOTING_PCTS, TableSpec
+
+Rule = Callable[[pd.DataFrame], Outcome]
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series, says: str) -> Outcome:
+    bad = frame[mask.fillna(False).astype(bool)]
+    return Outcome(bad, says.format(n=len(bad)) if len(bad) else "")
+
+
+def rule(name: str, description: str, run: Rule) -> BoxScoreCheck:
+    """A blocking rule over the derived frame alone."""
+    return BoxScoreCheck(name, description, lambda data: run(data.frame))
+
+
+def _games_add_up(frame: pd.DataFrame) -> Outcome:
+    wrong = (frame["w"] + frame["l"] != frame["gp"]) | (frame["gp"] <= 0)
+    return _rows(frame, wrong, "{n} rows whose w + l is not gp (or gp is not positive)")
+
+
+def _points_add_up(frame: pd.DataFrame) -> Outcome:
+    wrong = frame["pts"] != 2 * frame["fgm"] + frame["fg3m"] + frame["ftm"]
+    return _rows(frame, wrong, "{n} rows whose pts are not 2·fgm + fg3m + ftm")
+
+
+def _made_within_attempts(frame: pd.DataFrame) -> Outcome:
+    wrong = pd.Series(False, index=frame.index)
+    for _, made, attempted in SHOOTING_PCTS:
+        wrong |= (frame[made] > frame[attempted]).fillna(False)
+    return _rows(frame, wrong, "{n} rows with more shots made than attempted")
+
+
+#: The `season_type` values box-score rows carry (the Cup final is `NBA Cup`).
+SEASON_TYPE_LABELS = frozenset({REGULAR_SEASON, PLAY_IN, PLAYOFFS, NBA_CUP_FINAL_LABEL})
+
+
+def _known_season_types(frame: pd.DataFrame) -> Outcome:
+    wrong = ~frame["season_type"].isin(SEASON_TYPE_LABELS)
+    return _rows(frame, wrong, "{n} rows of a season type the box scores never have")
+
+
+def seasons_in_run(seasons: Sequence[str]) -> BoxScoreCheck:
+    """Every row belongs to one of the run's season partitions."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        return _rows(frame, ~frame["season"].isin(seasons), "{n} rows outside the run's seasons")
+
+    return rule("seasons_in_partition", "every row's season is one of the run's seasons", run)
+
+
+def totals_match_games(games: pd.DataFrame, key: str) -> BoxScoreCheck:
+    """Season sums equal the game lines they came from: games, and every counting stat."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        stats = [c for c in SEASON_COUNTS if c in games.columns]
+        expected = games.groupby(key)[stats].sum(min_count=1).assign(gp=games.groupby(key).size())
+        got = frame.groupby(key)[[*stats, "gp"]].sum(min_count=1)
+        both = expected.reindex(got.index.union(expected.index))
+        differs = (both.fillna(-1) != got.reindex(both.index).fillna(-1)).any(axis=1)
+        bad = frame[frame[key].isin(differs[differs].index)]
+        lost = sorted(set(differs[differs].index) - set(frame[key]))
+        says = f"{differs.sum()} {key}s whose season totals differ from their game lines"
+        return Outcome(bad, says if differs.any() else "", extra={"missing_ids": lost[:25]})
+
+    return rule(
+        "totals_match_games",
+        f"per {key}: gp and every counting stat equal the sums of its game lines",
+        run,
+    )
+
+
+def opponents_mirror(frame: pd.DataFrame) -> Outcome:
+    """League-wide, every team's points are some opponent's `opp_pts` (each game counted twice)."""
+    sums = frame.groupby(["season", "season_type"])[["pts", "opp_pts", "fga", "opp_fga"]].sum()
+    wrong = (sums["pts"] != sums["opp_pts"]) | (sums["fga"] != sums["opp_fga"])
+    bad = frame[frame.set_index(["season", "season_type"]).index.isin(sums[wrong].index)]
+    return Outcome(
+        bad, f"{int(wrong.sum())} season types whose pts != opp_pts" if wrong.any() else ""
+    )
+
+
+def unique_key(spec: TableSpec) -> BoxScoreCheck:
+    """One row per key: a repeated key would count a season twice."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        repeated = frame.duplicated(list(spec.key), keep=False)
+        return _rows(frame, repeated, "{n} rows repeat a key " + str(spec.key))
+
+    return rule(f"unique_{'_'.join(spec.key)}", f"one row per {spec.key}", run)
+
+
+def common_rules(spec: TableSpec, seasons: Sequence[str]) -> list[BoxScoreCheck]:
+    """Rules every season-stats table obeys."""
+    return [
+        SCHEMA_CHECK,
+        unique_key(spec),
+        seasons_in_run(seasons),
+        rule("games_add_up", "w + l = gp > 0", _games_add_up),
+        rule("points_add_up", "pts = 2·fgm + fg3m + ftm", _points_add_up),
+        rule("made_within_attempts", "fgm ≤ fga, fg3m ≤ fg3a, ftm ≤ fta", _made_within_attempts),
+        rule("season_types_known", "season_type as in the box scores", _known_season_types),
+    ]
+
+
+def check_spec(spec: TableSpec, rules: Sequence[BoxScoreCheck]) -> list[dg.AssetCheckSpec]:
+    """The table's one blocking `audit` check, listing its rules (as the UI shows them)."""
+    return [
+        dg.AssetCheckSpec(
+            AUDIT_CHECK,
+            asset=dg.AssetKey(spec.name),
+            blocking=True,
+            description=audit_description(rules),
+        )
+    ]
+
+
+class DerivedAuditFailure(dg.Failure):
+    """A derived table broke a blocking rule: nothing was published."""
+
+
+def audit(
+    spec: TableSpec, frame: pd.DataFrame, rules: Sequence[BoxScoreCheck]
+) -> tuple[dg.AssetCheckResult, list[str]]:
+    """The `audit` result and the names of the blocking rules that failed."""
+    data = AuditInput(frame=frame, spec=spec, start=dt.date.min, end=dt.date.max)
+    results = run_checks(rules, data)
+    failed = [c.name for c, outcome, _ in results if c.blocking and not outcome.passed]
+    return audit_result(spec.name, results, len(frame)), failed

@@ -1,0 +1,104 @@
+"""The derived assets in Dagster: a season partition read from published box scores, audited,
+committed through the IO manager, readable with nba_assets.read; a rerun commits nothing."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+import nba_assets
+from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.derived import player_season_stats, team_season_stats
+from nba_assets.derived import checks, season_stats
+from nba_assets.partitions import season_partition_mapping, season_partitions
+from nba_assets.schemas import TEAM_SEASON_STATS
+from nba_assets_tests.conftest import published, resources, table_version
+
+START, END = "2024-10-22", "2024-11-10"
+TAGS = {"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END}
+BOX = [team_boxscores, player_boxscores]
+DERIVED = [team_season_stats, player_season_stats]
+
+
+@pytest.fixture(scope="module")
+def box_warehouse(synthetic_server, tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("derived") / "warehouse"
+    assert dg.materialize(BOX, resources=resources(synthetic_server, warehouse), tags=TAGS).success
+    return warehouse
+
+
+def _derive(server, warehouse, season="2024-25"):
+    return dg.materialize(
+        [*BOX, *DERIVED],
+        selection=DERIVED,
+        partition_key=season,
+        resources=resources(server, warehouse),
+    )
+
+
+def test_a_season_partition_is_derived_audited_and_readable(synthetic, box_warehouse):
+    result = _derive(synthetic, box_warehouse)
+    assert result.success
+    assert synthetic.requests_for() == []  # 0 requests
+    teams = nba_assets.read("team_season_stats", seasons=["2024-25"], warehouse=str(box_warehouse))
+    players = nba_assets.read(
+        "player_season_stats", seasons="2024-25", warehouse=str(box_warehouse)
+    )
+    box = published(box_warehouse, "team_boxscores", first=START, last=END)
+    expected = season_stats.team_season_stats(box.drop(columns=["source_sha256", "season"]))
+    pd.testing.assert_frame_equal(
+        teams[TEAM_SEASON_STATS.names].reset_index(drop=True), expected, check_dtype=False
+    )
+    assert len(teams) == box["team_id"].nunique() and teams["gp"].sum() == len(box)
+    player_box = published(box_warehouse, "player_boxscores", first=START, last=END)
+    assert players["pts"].sum() == player_box["pts"].sum() == teams["pts"].sum()
+    [check] = result.get_asset_check_evaluations()[:1]
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert check.check_name == checks.AUDIT_CHECK
+    # a rerun over the same box scores writes nothing
+    before = table_version(box_warehouse, "team_season_stats")
+    assert _derive(synthetic, box_warehouse).success
+    assert table_version(box_warehouse, "team_season_stats") == before
+
+
+def test_a_failing_rule_publishes_nothing(synthetic, box_warehouse, monkeypatch):
+    derive = season_stats.team_season_stats
+
+    def doubled(box: pd.DataFrame) -> pd.DataFrame:
+        rows = derive(box)
+        return pd.concat([rows, rows.head(1)], ignore_index=True)
+
+    monkeypatch.setattr(season_stats, "team_season_stats", doubled)
+    before = table_version(box_warehouse, "team_season_stats")
+    result = dg.materialize(
+        [*BOX, team_season_stats],
+        selection=[team_season_stats],
+        partition_key="2024-25",
+        resources=resources(synthetic, box_warehouse),
+        raise_on_error=False,
+    )
+    assert not result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "unique_team_id_season_season_type" in evaluation.metadata
+    assert table_version(box_warehouse, "team_season_stats") == before
+
+
+def test_a_changed_day_makes_only_its_season_stale():
+    days = ["2024-11-02", "2025-04-13"]
+    upstream = season_partitions  # the mapping's downstream is the season partitions
+    mapped = season_partition_mapping.get_downstream_partitions_for_partitions(
+        team_boxscores.partitions_def.empty_subset().with_partition_keys(days),
+        team_boxscores.partitions_def,
+        upstream,
+    )
+    assert set(mapped.get_partition_keys()) == {"2024-25"}
+
+
+def test_definitions_hold_the_derived_group():
+    from nba_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for asset in ("team_season_stats", "player_season_stats"):
+        node = graph.get(dg.AssetKey(asset))
+        assert node.group_name == "derived" and node.partitions_def == season_partitions
+    assert defs.resolve_job_def("derived_job") is not None
