@@ -20,6 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_SCHEMA = "nba"
@@ -28,6 +29,8 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _ENGINES: dict[tuple[str, str], Engine] = {}
 _AT_HEAD: set[tuple[str, str]] = set()
 _LOCK = threading.Lock()
+#: Advisory lock held while creating a schema or migrating: one migrator at a time.
+_LOCK_KEY = "nba_assets.serving.migrate"
 
 
 class ServingUnavailableError(RuntimeError):
@@ -71,12 +74,17 @@ def check_schema_name(schema: str) -> str:
 
 
 def engine_for(dsn: str, schema: str = DEFAULT_SCHEMA) -> Engine:
-    """The process's pooled engine for `dsn`, its connections in `schema` (created once)."""
+    """The process's pooled engine for `dsn`, its connections in `schema` (created once).
+
+    Creating it connects once and creates the schema: a wrong DSN fails here, naming it.
+    """
     key = (dsn, check_schema_name(schema))
     with _LOCK:
         if key not in _ENGINES:
+            url = parse_dsn(dsn)
+            _create_schema(url, schema)
             _ENGINES[key] = sa.create_engine(
-                parse_dsn(dsn),
+                url,
                 pool_size=4,
                 max_overflow=4,
                 pool_pre_ping=True,
@@ -87,6 +95,25 @@ def engine_for(dsn: str, schema: str = DEFAULT_SCHEMA) -> Engine:
                 },
             )
         return _ENGINES[key]
+
+
+def _create_schema(url: URL, schema: str) -> None:
+    """The schema, before the pooled engine's first connection: SQLAlchemy keeps the default
+    schema (`current_schema()`) that first connection saw, NULL if the schema did not exist."""
+    bootstrap = sa.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with bootstrap.begin() as connection:
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
+            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except sa.exc.OperationalError as exc:
+        raise unavailable(url, exc) from None
+    finally:
+        bootstrap.dispose()
+
+
+def unavailable(url: URL, exc: sa.exc.DBAPIError) -> ServingUnavailableError:
+    reason = str(exc.orig or exc).strip().splitlines()[0]
+    return ServingUnavailableError(f"serving database {describe(url)} is unavailable: {reason}")
 
 
 def dispose_all() -> None:
@@ -104,10 +131,7 @@ def ping(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.OperationalError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise ServingUnavailableError(
-            f"serving database {describe(engine.url)} is unavailable: {reason}"
-        ) from None
+        raise unavailable(engine.url, exc) from None
 
 
 def alembic_config(connection: Connection, schema: str) -> Config:
@@ -123,10 +147,7 @@ def alembic_config(connection: Connection, schema: str) -> Config:
 def _migrating(engine: Engine, schema: str) -> Iterator[Config]:
     """A transaction holding the schema's migration lock (two runs never migrate at once)."""
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nba_assets.serving.{schema}",)
-        )
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK_KEY,))
         yield alembic_config(connection, schema)
 
 
