@@ -456,3 +456,68 @@ PLAYER_SEASON_STATS = TableSpec(
     ),
 )
 TABLES[PLAYER_SEASON_STATS.name] = PLAYER_SEASON_STATS
+
+#: `season_id` of the career-total rows of player_career_stats.
+CAREER = "career"
+
+PLAYER_CAREER_STATS = TableSpec(
+    name="player_career_stats",
+    description=(
+        "PlayerCareerStats from the warehouse: per player and season type, a row per season "
+        "(as player_season_stats) and a career-total row (season_id 'career')."
+    ),
+    key=("player_id", "season_type", "season_id"),
+    columns=(
+        *_PLAYER_SEASON_HEAD,
+        Column(
+            "season_id",
+            "string",
+            "the season (2025-26), or 'career' for the totals over every season",
+            nullable=False,
+            source=False,
+        ),
+        _SEASON_KEY[1],
+        Column("seasons", "int", "seasons summed in the row (1 for a season row)", source=False),
+        Column("gs", "int", "games started: null, the game logs do not say", source=False),
+        *_season_stat_columns(_PLAYER_MINUTES),
+    ),
+)
+TABLES[PLAYER_CAREER_STATS.name] = PLAYER_CAREER_STATS
+
+#: team_splits' group sets, as the NBA's dashboards name them (GROUP_SET).
+SPLIT_GROUP_SETS = ("Location", "Month", "Opponent")
+
+TEAM_SPLITS = TableSpec(
+    name="team_splits",
+    description=(
+        "Per team, season and season type: records and scoring margins at home and on the "
+        "road, by month and against each opponent (from team_boxscores)."
+    ),
+    key=("team_id", "season", "season_type", "group_set", "group_value"),
+    columns=(
+        Column("team_id", "int", nullable=False, source=False),
+        Column("team_abbreviation", "string", "as of the team's last game", source=False),
+        *_SEASON_KEY,
+        Column("group_set", "string", "Location, Month or Opponent", nullable=False, source=False),
+        Column(
+            "group_value",
+            "string",
+            "Home/Road; a month (October); the opponent's abbreviation",
+            nullable=False,
+            source=False,
+        ),
+        Column("vs_team_id", "int", "the opponent (group_set Opponent only)", source=False),
+        Column("gp", "int", "games played", nullable=False, source=False),
+        Column("w", "int", "games won", source=False),
+        Column("l", "int", "games lost", source=False),
+        Column("w_pct", "float", "w / gp", source=False),
+        Column("pts", "int", "points scored", source=False),
+        Column("opp_pts", "int", "points allowed", source=False),
+        Column("pts_per_game", "float", "pts / gp", source=False),
+        Column("opp_pts_per_game", "float", "opp_pts / gp", source=False),
+        Column(
+            "margin_per_game", "float", "(pts - opp_pts) / gp: the scoring margin", source=False
+        ),
+    ),
+)
+TABLES[TEAM_SPLITS.name] = TEAM_SPLITS

@@ -12,9 +12,15 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_assets.derived import checks, season_stats
+from nba_assets.derived import career, checks, season_stats, splits
 from nba_assets.partitions import season_partition_mapping, season_partitions
-from nba_assets.schemas import PLAYER_SEASON_STATS, TEAM_SEASON_STATS, TableSpec
+from nba_assets.schemas import (
+    PLAYER_CAREER_STATS,
+    PLAYER_SEASON_STATS,
+    TEAM_SEASON_STATS,
+    TEAM_SPLITS,
+    TableSpec,
+)
 
 DERIVED_GROUP = "derived"
 _COMMON = {
@@ -47,11 +53,15 @@ def published_after_audit(
             description=f"{spec.name} {_seasons_text(context)}: not published, rules failed: "
             + ", ".join(failed)
         )
-    seasons = frame.groupby("season").size().to_dict() if len(frame) else {}
-    yield dg.Output(frame, metadata={"dagster/row_count": len(frame), "rows_by_season": seasons})
+    metadata: dict = {"dagster/row_count": len(frame)}
+    if "season" in frame.columns:
+        metadata["rows_by_season"] = frame.groupby("season").size().to_dict()
+    yield dg.Output(frame, metadata=metadata)
 
 
 def _seasons_text(context: dg.AssetExecutionContext) -> str:
+    if not context.has_partition_key_range:
+        return "(all seasons)"
     keys = context.partition_keys
     return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
 
@@ -125,4 +135,55 @@ def player_season_stats(
     )
 
 
-DERIVED_ASSETS = [team_season_stats, player_season_stats]
+def _splits_rules(games: pd.DataFrame, seasons: Sequence[str] | None) -> list:
+    return [
+        *checks.record_rules(TEAM_SPLITS, seasons),
+        checks.group_sets_cover_games(games),
+    ]
+
+
+@dg.asset(
+    description=TEAM_SPLITS.description,
+    ins=_by_season("team_boxscores"),
+    check_specs=checks.check_spec(TEAM_SPLITS, _splits_rules(pd.DataFrame(), [])),
+    metadata={"table": TEAM_SPLITS.name},
+    **_COMMON,
+)
+def team_splits(context: dg.AssetExecutionContext, team_boxscores: pd.DataFrame) -> Iterator:
+    """Home/road, monthly and head-to-head records and margins per team season."""
+    frame = splits.team_splits(team_boxscores)
+    rules = _splits_rules(team_boxscores, context.partition_keys)
+    yield from published_after_audit(context, TEAM_SPLITS, frame, rules)
+
+
+def _career_rules() -> list:
+    return [
+        *checks.common_rules(PLAYER_CAREER_STATS, None),
+        checks.rule(
+            "career_sums_seasons",
+            "each career row's gp, pts, fga, min equal the sums of the player's season rows",
+            checks.career_sums_seasons,
+        ),
+    ]
+
+
+@dg.asset(
+    description=PLAYER_CAREER_STATS.description,
+    ins={"player_season_stats": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    check_specs=checks.check_spec(PLAYER_CAREER_STATS, _career_rules()),
+    metadata={"table": PLAYER_CAREER_STATS.name},
+    group_name=DERIVED_GROUP,
+    kinds={"python", "deltalake"},
+    owners=["team:data-eng"],
+    # after any season's stats change (in season: the morning's box scores), once
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def player_career_stats(
+    context: dg.AssetExecutionContext, player_season_stats: pd.DataFrame
+) -> Iterator:
+    """Season rows and career totals per player and season type (PlayerCareerStats)."""
+    frame = career.player_career_stats(player_season_stats)
+    yield from published_after_audit(context, PLAYER_CAREER_STATS, frame, _career_rules())
+
+
+DERIVED_ASSETS = [team_season_stats, player_season_stats, team_splits, player_career_stats]

@@ -23,7 +23,7 @@ from nba_assets.checks import (
     run_checks,
 )
 from nba_assets.partitions import NBA_CUP_FINAL_LABEL, PLAY_IN, PLAYOFFS, REGULAR_SEASON
-from nba_assets.schemas import SEASON_COUNTS, SHOOTING_PCTS, TableSpec
+from nba_assets.schemas import CAREER, SEASON_COUNTS, SHOOTING_PCTS, TableSpec
 
 Rule = Callable[[pd.DataFrame], Outcome]
 
@@ -114,16 +114,59 @@ def unique_key(spec: TableSpec) -> BoxScoreCheck:
     return rule(f"unique_{'_'.join(spec.key)}", f"one row per {spec.key}", run)
 
 
-def common_rules(spec: TableSpec, seasons: Sequence[str]) -> list[BoxScoreCheck]:
-    """Rules every season-stats table obeys."""
+def group_sets_cover_games(games: pd.DataFrame) -> BoxScoreCheck:
+    """Each group set of a team season splits exactly its games: Home + Road = all, and so on."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        key = ["team_id", "season_type"]
+        played = games.groupby(key).size().rename("games")
+        per_set = frame.groupby([*key, "group_set"])["gp"].sum().rename("gp").reset_index()
+        joined = per_set.merge(played.reset_index(), on=key, how="outer")
+        wrong = joined[joined["gp"] != joined["games"]]
+        bad = frame[frame.set_index(key).index.isin(wrong.set_index(key).index)]
+        says = f"{len(wrong)} team group sets whose games do not add up to the team's games"
+        return Outcome(bad, says if len(wrong) else "")
+
+    return rule(
+        "group_sets_cover_games",
+        "per team and season type, each group set's gp add up to the team's games",
+        run,
+    )
+
+
+def career_sums_seasons(frame: pd.DataFrame) -> Outcome:
+    """Career rows equal the sums of the same player's season rows (gp, pts, fga, min)."""
+    stats = ["gp", "pts", "fga", "min", "seasons"]
+    is_career = frame["season_id"] == CAREER
+    summed = frame[~is_career].groupby(["player_id", "season_type"])[stats].sum(min_count=1)
+    career = frame[is_career].set_index(["player_id", "season_type"])[stats]
+    both = summed.join(career, rsuffix="_career", how="outer")
+    wrong = pd.Series(False, index=both.index)
+    for stat in stats:
+        wrong |= both[stat].fillna(-1) != both[f"{stat}_career"].fillna(-1)
+    bad = frame[frame.set_index(["player_id", "season_type"]).index.isin(both[wrong].index)]
+    says = f"{int(wrong.sum())} careers that are not the sums of their seasons"
+    return Outcome(bad, says if wrong.any() else "")
+
+
+def record_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScoreCheck]:
+    """Rules of every table of records: schema, key, seasons, w + l = gp, season types."""
+    rules = [SCHEMA_CHECK, unique_key(spec)]
+    if seasons is not None:
+        rules.append(seasons_in_run(seasons))
     return [
-        SCHEMA_CHECK,
-        unique_key(spec),
-        seasons_in_run(seasons),
+        *rules,
         rule("games_add_up", "w + l = gp > 0", _games_add_up),
+        rule("season_types_known", "season_type as in the box scores", _known_season_types),
+    ]
+
+
+def common_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScoreCheck]:
+    """Rules every season-stats table obeys (`seasons`: the run's, None for all-season tables)."""
+    return [
+        *record_rules(spec, seasons),
         rule("points_add_up", "pts = 2·fgm + fg3m + ftm", _points_add_up),
         rule("made_within_attempts", "fgm ≤ fga, fg3m ≤ fg3a, ftm ≤ fta", _made_within_attempts),
-        rule("season_types_known", "season_type as in the box scores", _known_season_types),
     ]
 
 

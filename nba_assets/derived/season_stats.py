@@ -78,7 +78,7 @@ def _totals(lines: pd.DataFrame, key: list[str], sums: list[str]) -> pd.DataFram
     return totals.reset_index()
 
 
-def _rates(frame: pd.DataFrame) -> pd.DataFrame:
+def rates(frame: pd.DataFrame) -> pd.DataFrame:
     """Win and shooting percentages and per-game averages, beside the totals they come from."""
     extra = {"w_pct": _ratio(frame["w"], frame["gp"])}
     extra.update({pct: _ratio(frame[m], frame[a]) for pct, m, a in SHOOTING_PCTS})
@@ -128,7 +128,7 @@ def team_season_stats(team_box: pd.DataFrame) -> pd.DataFrame:
     sums = ["min", *SEASON_COUNTS, "plus_minus", *(f"opp_{s}" for s in OPPONENT_COUNTS)]
     totals = _totals(lines, TEAM_KEY, sums)
     names = _last_names(lines, TEAM_KEY, ["team_abbreviation", "team_name"])
-    table = four_factors_and_ratings(_rates(totals.merge(names, on=TEAM_KEY)))
+    table = four_factors_and_ratings(rates(totals.merge(names, on=TEAM_KEY)))
     return conform(TEAM_SEASON_STATS, table)
 
 
@@ -140,5 +140,5 @@ def player_season_stats(player_box: pd.DataFrame) -> pd.DataFrame:
     totals = _totals(lines, PLAYER_KEY, ["min", *SEASON_COUNTS, "plus_minus"])
     names = _last_names(lines, PLAYER_KEY, ["player_name", "team_id", "team_abbreviation"])
     teams = lines.groupby(PLAYER_KEY, sort=True)["team_id"].nunique().rename("teams")
-    table = _rates(totals.merge(names, on=PLAYER_KEY).merge(teams.reset_index(), on=PLAYER_KEY))
+    table = rates(totals.merge(names, on=PLAYER_KEY).merge(teams.reset_index(), on=PLAYER_KEY))
     return conform(PLAYER_SEASON_STATS, table.assign(gs=None))

@@ -7,7 +7,12 @@ import pytest
 
 import nba_assets
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
-from nba_assets.assets.derived import player_season_stats, team_season_stats
+from nba_assets.assets.derived import (
+    player_career_stats,
+    player_season_stats,
+    team_season_stats,
+    team_splits,
+)
 from nba_assets.derived import checks, season_stats
 from nba_assets.partitions import season_partition_mapping, season_partitions
 from nba_assets.schemas import TEAM_SEASON_STATS
@@ -16,7 +21,7 @@ from nba_assets_tests.conftest import published, resources, table_version
 START, END = "2024-10-22", "2024-11-10"
 TAGS = {"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END}
 BOX = [team_boxscores, player_boxscores]
-DERIVED = [team_season_stats, player_season_stats]
+DERIVED = [team_season_stats, player_season_stats, team_splits]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +59,9 @@ def test_a_season_partition_is_derived_audited_and_readable(synthetic, box_wareh
     [check] = result.get_asset_check_evaluations()[:1]
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert check.check_name == checks.AUDIT_CHECK
+    splits = nba_assets.read("team_splits", seasons="2024-25", warehouse=str(box_warehouse))
+    location = splits[splits["group_set"] == "Location"].groupby("team_id")["gp"].sum()
+    assert location.sort_index().tolist() == box.groupby("team_id").size().sort_index().tolist()
     # a rerun over the same box scores writes nothing
     before = table_version(box_warehouse, "team_season_stats")
     assert _derive(synthetic, box_warehouse).success
@@ -102,3 +110,19 @@ def test_definitions_hold_the_derived_group():
         node = graph.get(dg.AssetKey(asset))
         assert node.group_name == "derived" and node.partitions_def == season_partitions
     assert defs.resolve_job_def("derived_job") is not None
+
+
+def test_career_stats_read_every_season(synthetic, box_warehouse):
+    assert _derive(synthetic, box_warehouse).success
+    result = dg.materialize(
+        [*BOX, *DERIVED, player_career_stats],
+        selection=[player_career_stats],
+        resources=resources(synthetic, box_warehouse),
+    )
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    career = nba_assets.read("player_career_stats", warehouse=str(box_warehouse))
+    seasons = nba_assets.read("player_season_stats", warehouse=str(box_warehouse))
+    totals = career[career["season_id"] == "career"]
+    assert len(totals) == len(seasons.drop_duplicates(["player_id", "season_type"]))
+    assert totals["pts"].sum() == seasons["pts"].sum()
