@@ -29,6 +29,7 @@ from nba_assets.checks import (
     BoxScoreCheck,
     Outcome,
     audit_result,
+    audit_summary,
     run_checks,
 )
 from nba_assets.io.delta import (
@@ -79,21 +80,45 @@ def published_schedule(warehouse: str, start: dt.date, end: dt.date) -> pd.DataF
     return frame if frame is not None and len(frame) else None
 
 
+#: Rows the produce step dropped because the API sent them dated outside the window asked for.
+STRAYS_ATTR = "outside_request"
+
+
 def gather(
-    spec: TableSpec, frame: pd.DataFrame, start: dt.date, end: dt.date, warehouse: str
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    warehouse: str,
+    *,
+    counterpart_in_run: bool = False,
+    today: dt.date | None = None,
 ) -> AuditInput:
-    """The frame and the published neighbours its checks compare against."""
+    """The frame and the published neighbours its checks compare against (both box-score
+    tables check against each other, whichever one the run writes)."""
     is_player = "player_id" in spec.key
+    other = "team_boxscores" if is_player else "player_boxscores"
     return AuditInput(
         frame=frame,
         spec=spec,
         start=start,
         end=end,
-        team_rows=published_days(warehouse, "team_boxscores", start, end) if is_player else None,
+        counterpart=published_days(warehouse, other, start, end),
         teams=published_table(warehouse, "teams"),
         players=published_table(warehouse, "players") if is_player else None,
-        schedule=None if is_player else published_schedule(warehouse, start, end),
+        schedule=published_schedule(warehouse, start, end),
+        strays=pd.DataFrame(frame.attrs[STRAYS_ATTR]) if frame.attrs.get(STRAYS_ATTR) else None,
+        counterpart_in_run=counterpart_in_run,
+        today=today,
     )
+
+
+def later_in_run(context: dg.AssetExecutionContext, table: str) -> bool:
+    """Whether this run also materializes `table` after this step (player after team)."""
+    if table != "team_boxscores":
+        return False
+    selected = context.job_def.asset_layer.selected_asset_keys
+    return dg.AssetKey("player_boxscores") in selected
 
 
 #: After a commit that changed rows: (rows published before, rows now, commit) -> metadata.
@@ -107,6 +132,7 @@ def audited(
     warehouse: str,
     checks: Sequence[BoxScoreCheck] | None = None,
     after_commit: AfterCommit | None = None,
+    today: dt.date | None = None,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Audit the frame, then publish it in one commit, or quarantine it and fail the step.
 
@@ -120,12 +146,19 @@ def audited(
     except (SchemaDriftError, ParseError) as exc:
         yield from _drifted(context, spec, exc, warehouse)
         raise  # unreachable: _drifted raises
-    data = gather(spec, frame, start, end, warehouse)
+    data = gather(
+        spec,
+        frame,
+        start,
+        end,
+        warehouse,
+        counterpart_in_run=later_in_run(context, spec.name),
+        today=today,
+    )
     results = run_checks(checks or CHECKS_BY_TABLE[spec.name], data)
     yield audit_result(spec.name, results, len(frame))
-    failed = [
-        (check, outcome) for check, outcome, _ in results if check.blocking and not outcome.passed
-    ]
+    context.log.info(f"{spec.name} audit: {audit_summary(results)}")
+    failed = [(check, outcome) for check, outcome, _ in results if check.blocks(outcome)]
     requests = frame.attrs.get(PROVENANCE_ATTR, [])
     if failed:
         where = quarantine(
@@ -211,7 +244,8 @@ def failure_message(
     for check, outcome in failed:
         dates = sorted({d.isoformat() for d in outcome.bad.get("game_date", pd.Series()).dropna()})
         shown = ", ".join(dates[:5]) + (" ..." if len(dates) > 5 else "")
-        lines.append(f"  {check.name}: {outcome.message} [dates: {shown or 'n/a'}]")
+        said = outcome.message or f"could not run: {outcome.skipped}"
+        lines.append(f"  {check.name}: {said} [dates: {shown or 'n/a'}]")
     lines.append(
         f"The rows are quarantined at {where}; the published days keep their last good data."
     )
@@ -241,7 +275,7 @@ def quarantine(
         "failed_checks": [
             {
                 "check": check.name,
-                "message": outcome.message,
+                "message": outcome.message or outcome.skipped,
                 "failing_rows": len(outcome.bad),
                 "failing_games": sorted(set(outcome.bad.get("game_id", pd.Series()).dropna()))[
                     :100

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 
 from nba_assets.io.delta import layout
-from nba_assets.partitions import BOXSCORE_SEASON_TYPES
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES, GAME_DATE_TIMEZONE, season_of
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
 #: Counting stats that are never negative (plus_minus may be).
@@ -61,25 +62,49 @@ class AuditInput:
     spec: TableSpec
     start: dt.date
     end: dt.date
-    #: published rows of other tables for the same days (None: not materialized yet)
-    team_rows: pd.DataFrame | None = None
+    #: published rows of the other box-score table for the same days (None: none published)
+    counterpart: pd.DataFrame | None = None
     teams: pd.DataFrame | None = None
     players: pd.DataFrame | None = None
     schedule: pd.DataFrame | None = None
+    #: rows the API returned dated outside the window a request asked for (not published)
+    strays: pd.DataFrame | None = None
+    #: the counterpart table is also materialized later in this run (it replaces `counterpart`)
+    counterpart_in_run: bool = False
+    #: the day the run counts as today (US/Eastern): scheduled games before it are due
+    today: dt.date | None = None
+
+    @property
+    def days(self) -> str:
+        return str(self.start) if self.start == self.end else f"{self.start}..{self.end}"
+
+
+WARN = dg.AssetCheckSeverity.WARN
+ERROR = dg.AssetCheckSeverity.ERROR
 
 
 @dataclass
 class Outcome:
-    """What one check found: the offending rows (empty when it passed) and a sentence about them."""
+    """What one check found: the offending rows (empty when it passed) and a sentence about them.
+
+    A rule that could not look (a neighbour table not materialized) is `skipped`, never passed:
+    the sentence names what was missing and what to run.
+    """
 
     bad: pd.DataFrame
     message: str = ""
-    skipped: str = ""  # why the check could not look (a neighbour table not materialized)
+    skipped: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: overrides the rule's `blocking` for this outcome (a mismatch against rows this run replaces)
+    blocking: bool | None = None
 
     @property
     def passed(self) -> bool:
-        return self.bad.empty
+        return self.bad.empty and not self.skipped
+
+    @property
+    def state(self) -> str:
+        return "skipped" if self.skipped else "passed" if self.bad.empty else "failed"
 
 
 @dataclass(frozen=True)
@@ -90,11 +115,31 @@ class BoxScoreCheck:
     description: str
     run: Callable[[AuditInput], Outcome]
     blocking: bool = True
+    #: what a skip means: WARN where a later run or the counterpart's audit can still look,
+    #: ERROR where publishing unchecked rows is not acceptable (a rule that crashed is always ERROR)
+    if_skipped: dg.AssetCheckSeverity = WARN
 
     def evaluate(self, data: AuditInput) -> tuple[Outcome, float]:
         began = time.perf_counter()
-        outcome = self.run(data)
+        try:
+            outcome = self.run(data)
+        except Exception as exc:  # a rule that cannot run must say so, not stop the audit
+            outcome = Outcome(
+                data.frame.iloc[:0],
+                skipped=f"the rule raised {type(exc).__name__}: {exc}; fix the rule, then rerun",
+                extra={"skip_severity": "ERROR"},
+            )
         return outcome, time.perf_counter() - began
+
+    def skip_severity(self, outcome: Outcome) -> dg.AssetCheckSeverity:
+        return ERROR if outcome.extra.get("skip_severity") == "ERROR" else self.if_skipped
+
+    def blocks(self, outcome: Outcome) -> bool:
+        """Whether this outcome keeps the rows from being published."""
+        if outcome.skipped:
+            return self.skip_severity(outcome) == ERROR
+        blocking = self.blocking if outcome.blocking is None else outcome.blocking
+        return blocking and not outcome.passed
 
 
 def row_check(
@@ -221,17 +266,63 @@ def _matchups_agree(data: AuditInput) -> Outcome:
     return Outcome(bad, says if len(bad) else "")
 
 
-def _players_sum_to_team(data: AuditInput) -> Outcome:
-    if data.team_rows is None:
-        return Outcome(
-            data.frame.iloc[:0], skipped="team_boxscores not materialized for these days"
-        )
-    team = data.team_rows[data.team_rows["game_id"].isin(data.frame["game_id"])]
-    sums = data.frame.groupby(["game_id", "team_id"])[list(SUMMED_COLUMNS)].sum(min_count=1)
+def _is_player(spec: TableSpec) -> bool:
+    return "player_id" in spec.key
+
+
+def _other_table(spec: TableSpec) -> str:
+    return TEAM_BOXSCORES.name if _is_player(spec) else PLAYER_BOXSCORES.name
+
+
+def _no_counterpart(data: AuditInput, days: Sequence[dt.date]) -> str:
+    """The skip sentence: which days the other table lacks, and what to run."""
+    other = _other_table(data.spec)
+    span = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
+    then = (
+        f"; this run's {other} step checks its rows against these after they publish"
+        if data.counterpart_in_run
+        else f"; materialize {other} for {span} (boxscores_job runs both tables)"
+    )
+    return f"{other} has no published rows on {len(days)} of the run's game days ({span}){then}"
+
+
+def cross_table(
+    compare: Callable[[pd.DataFrame, pd.DataFrame, AuditInput], Outcome],
+) -> Callable[[AuditInput], Outcome]:
+    """A rule between the two box-score tables, run in whichever direction the run goes.
+
+    Days the other table has no published rows for are a named skip, never a pass. A
+    mismatch against rows this run replaces later (the player step after the team step) is
+    reported, not blocking: that later step checks the other way against what is published.
+    """
+
+    def run(data: AuditInput) -> Outcome:
+        frame = data.frame
+        other = data.counterpart if data.counterpart is not None else frame.iloc[:0]
+        have = set(other["game_date"].dropna())
+        uncovered = sorted(d for d in set(frame["game_date"].dropna()) if d not in have)
+        checked = frame[~frame["game_date"].isin(uncovered)]
+        outcome = compare(checked, other[other["game_date"].isin(set(checked["game_date"]))], data)
+        if outcome.bad.empty and uncovered:
+            outcome.skipped = _no_counterpart(data, uncovered)
+        elif uncovered:
+            outcome.extra["unchecked_days"] = [d.isoformat() for d in uncovered]
+        if not outcome.bad.empty and data.counterpart_in_run:
+            outcome.blocking = False
+            outcome.message += (
+                f" (published {_other_table(data.spec)} rows, which this run replaces next and "
+                "checks against these)"
+            )
+        return outcome
+
+    return run
+
+
+def _sums_differ(players: pd.DataFrame, team: pd.DataFrame) -> tuple[pd.MultiIndex, dict[str, int]]:
+    """(game_id, team_id) pairs whose players' sums differ from the team row, and by column."""
+    sums = players.groupby(["game_id", "team_id"])[list(SUMMED_COLUMNS)].sum(min_count=1)
     merged = sums.join(
-        team.set_index(["game_id", "team_id"])[[*SUMMED_COLUMNS, "game_date"]],
-        how="inner",
-        rsuffix="_team",
+        team.set_index(["game_id", "team_id"])[list(SUMMED_COLUMNS)], how="inner", rsuffix="_team"
     )
     wrong = pd.Series(False, index=merged.index)
     differing: dict[str, int] = {}
@@ -242,39 +333,96 @@ def _players_sum_to_team(data: AuditInput) -> Outcome:
         if off.any():
             differing[column] = int(off.sum())
         wrong = wrong | off
-    keys = merged.index[wrong]
-    bad = (
-        data.frame.set_index(["game_id", "team_id"]).loc[keys].reset_index()
-        if len(keys)
-        else (data.frame.iloc[:0])
-    )
+    return merged.index[wrong], differing
+
+
+def _players_sum_to_team(frame: pd.DataFrame, other: pd.DataFrame, data: AuditInput) -> Outcome:
+    players, team = (frame, other) if _is_player(data.spec) else (other, frame)
+    keys, differing = _sums_differ(players, team)
+    if not len(keys):
+        return Outcome(frame.iloc[:0])
+    bad = frame.set_index(["game_id", "team_id"]).loc[keys].reset_index()
     says = (
         f"{len(keys)} team line(s) whose players do not add up to the team box score "
         f"(columns off: {differing})"
     )
-    return Outcome(bad, says if len(keys) else "", extra={"columns_off": differing})
+    return Outcome(bad, says, extra={"columns_off": differing})
 
 
-def _games_in_both_tables(data: AuditInput) -> Outcome:
-    if data.team_rows is None:
-        return Outcome(
-            data.frame.iloc[:0], skipped="team_boxscores not materialized for these days"
-        )
-    team_games = set(data.team_rows["game_id"])
-    player_games = set(data.frame["game_id"])
-    no_players = data.team_rows[~data.team_rows["game_id"].isin(player_games)]
-    no_team = data.frame[~data.frame["game_id"].isin(team_games)]
-    bad = pd.concat([no_players.reindex(columns=data.frame.columns), no_team], ignore_index=True)
+def _games_in_both_tables(frame: pd.DataFrame, other: pd.DataFrame, data: AuditInput) -> Outcome:
+    mine, theirs = data.spec.name, _other_table(data.spec)
+    only_mine = frame[~frame["game_id"].isin(set(other["game_id"]))]
+    only_theirs = other[~other["game_id"].isin(set(frame["game_id"]))]
+    bad = pd.concat([only_mine, only_theirs.reindex(columns=frame.columns)], ignore_index=True)
     says = (
-        f"{no_players['game_id'].nunique()} game(s) in team_boxscores have no player lines and "
-        f"{no_team['game_id'].nunique()} game(s) with player lines have no team rows"
+        f"{only_mine['game_id'].nunique()} game(s) in {mine} have no rows in {theirs} and "
+        f"{only_theirs['game_id'].nunique()} game(s) in {theirs} have no rows in {mine}"
     )
     return Outcome(bad, says if len(bad) else "")
 
 
+def _winner_scored_more(data: AuditInput) -> Outcome:
+    """Per game, the team marked W scored more points than the team marked L (player rows are
+    summed per team first); the features' `home_win` comes from points, WL must agree."""
+    repeated = data.frame.duplicated(list(data.spec.key), keep=False)  # unique_key's to report
+    frame = data.frame[~data.frame["game_id"].isin(set(data.frame.loc[repeated, "game_id"]))]
+    lines = pd.DataFrame(
+        {"game_id": frame["game_id"], "team_id": frame["team_id"], "wl": frame["wl"]}
+    ).assign(pts=_int(frame, "pts"))
+    sides = lines.groupby(["game_id", "team_id"], as_index=False).agg(
+        wl=("wl", "first"), pts=("pts", "sum")
+    )
+    marks = sides.assign(w=sides["wl"].eq("W"), l=sides["wl"].eq("L")).groupby("game_id")
+    counts = marks.agg(w=("w", "sum"), l=("l", "sum"), n=("team_id", "size"))
+    one_each = counts.index[(counts["w"] == 1) & (counts["l"] == 1) & (counts["n"] == 2)]
+    sides = sides[sides["game_id"].isin(set(one_each))]  # other shapes are another rule's
+    w = sides[sides["wl"] == "W"].set_index("game_id")["pts"]
+    lost = sides[sides["wl"] == "L"].set_index("game_id")["pts"]
+    both = pd.DataFrame({"w": w, "l": lost}).dropna()
+    wrong = both[both["w"].astype("int64") <= both["l"].astype("int64")]
+    bad = frame[frame["game_id"].isin(set(wrong.index))]
+    detail = ", ".join(f"{g} (W {r.w} vs L {r.l})" for g, r in list(wrong.iterrows())[:5])
+    says = f"{len(wrong)} game(s) whose winner did not score more points: {detail}"
+    return Outcome(bad, says if len(wrong) else "")
+
+
+def _games_final(data: AuditInput) -> Outcome:
+    """A row without W/L is a game not over (or suspended): its stats are partial."""
+    frame = data.frame
+    open_games = set(frame.loc[~frame["wl"].isin(["W", "L"]), "game_id"])
+    if data.schedule is not None:
+        live = data.schedule[
+            (data.schedule["game_status"] == 2)
+            & (data.schedule["game_date"] >= data.start)
+            & (data.schedule["game_date"] <= data.end)
+        ]
+        open_games |= set(live["game_id"]) & set(frame["game_id"])
+    bad = frame[frame["game_id"].isin(open_games)]
+    says = (
+        f"{len(open_games)} game(s) in {data.days} are not final (no W/L or in progress on the "
+        f"schedule): {sorted(open_games)[:5]}; rerun the days once they are over"
+    )
+    return Outcome(bad, says if open_games else "")
+
+
+def _outside_request(data: AuditInput) -> Outcome:
+    """Rows the API sent dated outside the window asked for: it ignored its own date filter."""
+    strays = data.strays if data.strays is not None else data.frame.iloc[:0]
+    dates = sorted({d.isoformat() for d in strays.get("game_date", pd.Series()).dropna()})
+    shown = ", ".join(dates[:5]) + (" ..." if len(dates) > 5 else "")
+    says = (
+        f"the API returned {len(strays)} row(s) dated outside the window requested ({shown}); "
+        "they were not published"
+    )
+    return Outcome(strays, says if len(strays) else "", extra={"stray_dates": dates})
+
+
 def _team_ids_known(data: AuditInput) -> Outcome:
     if data.teams is None:
-        return Outcome(data.frame.iloc[:0], skipped="teams not materialized")
+        return Outcome(
+            data.frame.iloc[:0],
+            skipped="`teams` is not materialized: run reference_job (or materialize teams)",
+        )
     bad = data.frame[~data.frame["team_id"].isin(data.teams["team_id"])]
     says = f"{len(bad)} rows name team ids that are not franchises in `teams`: {sorted(set(bad['team_id']))[:5]}"
     return Outcome(bad, says if len(bad) else "")
@@ -282,7 +430,10 @@ def _team_ids_known(data: AuditInput) -> Outcome:
 
 def _player_ids_known(data: AuditInput) -> Outcome:
     if data.players is None:
-        return Outcome(data.frame.iloc[:0], skipped="players not materialized")
+        return Outcome(
+            data.frame.iloc[:0],
+            skipped="`players` is not materialized: run reference_job (or materialize players)",
+        )
     bad = data.frame[~data.frame["player_id"].isin(data.players["player_id"])]
     says = (
         f"{bad['player_id'].nunique()} player id(s) not yet in `players` (rookies appear before "
@@ -291,20 +442,43 @@ def _player_ids_known(data: AuditInput) -> Outcome:
     return Outcome(bad, says if len(bad) else "")
 
 
+def _seasons_of(data: AuditInput) -> str:
+    return ", ".join(sorted({season_of(data.start), season_of(data.end)}))
+
+
+def _postponed(schedule: pd.DataFrame) -> pd.Series:
+    return (
+        schedule["game_status_text"]
+        .astype("string")
+        .str.contains(r"\bPPD\b|postpon|cancel", case=False, regex=True, na=False)
+    )
+
+
 def _scheduled_games_present(data: AuditInput) -> Outcome:
+    """Every game the schedule lists for the run's days, whatever its status when the schedule
+    was copied: a copy taken before a game finished still says the game was due."""
     if data.schedule is None:
-        return Outcome(data.frame.iloc[:0], skipped="schedule not materialized for these seasons")
+        seasons = _seasons_of(data)
+        return Outcome(
+            data.frame.iloc[:0],
+            skipped=f"`schedule` is not materialized for {seasons}: materialize schedule "
+            f"partition(s) {seasons}, then rerun these days",
+        )
     schedule = data.schedule
+    today = data.today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
     due = schedule[
-        (schedule["game_status"] == 3)
-        & schedule["season_type"].isin(BOXSCORE_SEASON_TYPES)
+        schedule["season_type"].isin(BOXSCORE_SEASON_TYPES)
         & (schedule["game_date"] >= data.start)
-        & (schedule["game_date"] <= data.end)
+        & (schedule["game_date"] <= min(data.end, today - dt.timedelta(days=1)))
+        & ~_postponed(schedule)
     ]
     missing = due[~due["game_id"].isin(data.frame["game_id"])]
     bad = missing.reindex(columns=["game_id", "game_date", "matchup", "game_label"])
-    says = f"{len(missing)} final game(s) on the season schedule are missing from {data.spec.name}"
-    return Outcome(bad, says if len(bad) else "")
+    says = (
+        f"{len(missing)} scheduled game(s) dated before {today} are missing from {data.spec.name} "
+        f"(not postponed on the schedule): {sorted(missing['game_id'])[:5]}"
+    )
+    return Outcome(bad, says if len(bad) else "", extra={"scheduled_games": len(due)})
 
 
 def schema_problems(spec: TableSpec, frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -378,6 +552,36 @@ def _shared(spec: TableSpec) -> list[BoxScoreCheck]:
             "every game_date inside the run's partitions",
             _dates_in_range,
         ),
+        BoxScoreCheck(
+            "rows_outside_request",
+            "rows the API returned dated outside the window requested (it ignored its date "
+            "filter) are reported with their count and dates; they are not published",
+            _outside_request,
+            blocking=False,
+        ),
+        BoxScoreCheck(
+            "games_final",
+            "every game in the run is over: a row without W/L (or a game in progress on the "
+            "schedule) would publish partial stats",
+            _games_final,
+        ),
+        BoxScoreCheck(
+            "winner_scored_more",
+            "the team marked W scored more points than the team marked L (players summed per team)",
+            _winner_scored_more,
+        ),
+        BoxScoreCheck(
+            "players_sum_to_team",
+            f"per game and team, players' {', '.join(SUMMED_COLUMNS)} add up to the team row "
+            "(new rows against the other table's published rows, whichever table the run writes)",
+            cross_table(_players_sum_to_team),
+        ),
+        BoxScoreCheck(
+            "games_in_both_tables",
+            "every game in team_boxscores has player lines, and the reverse",
+            cross_table(_games_in_both_tables),
+        ),
+        BoxScoreCheck("team_ids_known", "every team_id is a franchise in `teams`", _team_ids_known),
     ]
 
 
@@ -393,27 +597,16 @@ TEAM_CHECKS: tuple[BoxScoreCheck, ...] = (
         "both teams' MATCHUP strings name the same two teams, each itself first",
         _matchups_agree,
     ),
-    BoxScoreCheck("team_ids_known", "every team_id is a franchise in `teams`", _team_ids_known),
     BoxScoreCheck(
         "scheduled_games_present",
-        "every final game on the season schedule (ScheduleLeagueV2) is present",
+        "every game the season schedule (ScheduleLeagueV2) lists for the run's days, whatever "
+        "its status then, is present once its day has passed, unless postponed",
         _scheduled_games_present,
     ),
 )
 
 PLAYER_CHECKS: tuple[BoxScoreCheck, ...] = (
     *_shared(PLAYER_BOXSCORES),
-    BoxScoreCheck(
-        "players_sum_to_team",
-        f"per game and team, players' {', '.join(SUMMED_COLUMNS)} add up to the team row",
-        _players_sum_to_team,
-    ),
-    BoxScoreCheck(
-        "games_in_both_tables",
-        "every game in team_boxscores has player lines, and the reverse",
-        _games_in_both_tables,
-    ),
-    BoxScoreCheck("team_ids_known", "every team_id is a franchise in `teams`", _team_ids_known),
     BoxScoreCheck(
         "player_ids_known",
         "player ids not yet in `players` are reported, not blocking",
@@ -456,7 +649,7 @@ def audit_description(rules: Sequence[BoxScoreCheck]) -> str:
 def describe(
     rule: BoxScoreCheck, outcome: Outcome, rows_checked: int, seconds: float
 ) -> dict[str, Any]:
-    """One rule's outcome: count, the dates and games the failing rows fall on (JSON-ready)."""
+    """One rule's outcome: state, count, the dates and games the failing rows fall on (JSON-ready)."""
     bad = outcome.bad
     dates = (
         sorted({d.isoformat() for d in bad["game_date"].dropna()})
@@ -467,7 +660,9 @@ def describe(
     found: dict[str, Any] = {
         "rule": rule.name,
         "blocking": rule.blocking,
+        "state": outcome.state,
         "passed": outcome.passed,
+        "blocks": rule.blocks(outcome),
         "message": outcome.message or outcome.skipped or "passed",
         "failing_rows": len(bad),
         "rows_checked": rows_checked,
@@ -477,22 +672,42 @@ def describe(
     }
     if outcome.skipped:
         found["skipped"] = outcome.skipped
-    found.update(outcome.extra)
+        found["severity"] = rule.skip_severity(outcome).value
+    found.update({k: v for k, v in outcome.extra.items() if k != "skip_severity"})
     return found
+
+
+def audit_counts(results: Sequence[tuple[BoxScoreCheck, Outcome, float]]) -> dict[str, int]:
+    states = [outcome.state for _, outcome, _ in results]
+    return {state: states.count(state) for state in ("passed", "failed", "skipped")}
+
+
+def audit_summary(results: Sequence[tuple[BoxScoreCheck, Outcome, float]]) -> str:
+    """'12 passed, 1 failed, 2 skipped' and then what failed or was skipped, and why."""
+    counts = audit_counts(results)
+    head = ", ".join(f"{n} {state}" for state, n in counts.items())
+    lines = [
+        f"{rule.name}: {outcome.message}"
+        if outcome.state == "failed"
+        else f"{rule.name} skipped ({rule.skip_severity(outcome).value}): {outcome.skipped}"
+        for rule, outcome, _ in results
+        if outcome.state != "passed"
+    ]
+    return "; ".join([head, *lines])
 
 
 def audit_result(
     table: str, results: Sequence[tuple[BoxScoreCheck, Outcome, float]], rows_checked: int
 ) -> dg.AssetCheckResult:
-    """The table's `audit` check: failed (ERROR) if a blocking rule failed, WARN if only a
-    reported one did; a line per rule, then the details, then a sample of each failure."""
-    blocking = [(r, o) for r, o, _ in results if r.blocking and not o.passed]
-    reported = [(r, o) for r, o, _ in results if not r.blocking and not o.passed]
+    """The table's `audit` check: passed only if every rule ran and passed; else ERROR if an
+    outcome blocks publishing, WARN otherwise. A line per rule, the details, failure samples."""
+    blocking = [(r, o) for r, o, _ in results if r.blocks(o)]
     details = [describe(rule, outcome, rows_checked, seconds) for rule, outcome, seconds in results]
     metadata: dict[str, Any] = {detail["rule"]: _verdict(detail) for detail in details}
     metadata.update(
         {
             "rules": dg.MetadataValue.json(details),
+            **{f"rules_{state}": n for state, n in audit_counts(results).items()},
             "rows_checked": rows_checked,
             "failing_rows": sum(d["failing_rows"] for d in details),
             "failing_dates": dg.MetadataValue.json(
@@ -501,32 +716,28 @@ def audit_result(
             "seconds": round(sum(seconds for *_, seconds in results), 4),
         }
     )
-    failing = [*blocking, *reported]
-    for rule, outcome in failing:
-        metadata[f"sample: {rule.name}"] = dg.MetadataValue.md(
-            _sample(outcome.bad).to_markdown(index=False)
-        )
-    description = (
-        "; ".join(f"{rule.name}: {outcome.message}" for rule, outcome in failing)
-        if failing
-        else f"all {len(results)} rules passed"
-        + "".join(f"; {r.name} skipped: {o.skipped}" for r, o, _ in results if o.skipped)
-    )
+    for rule, outcome, _ in results:
+        if outcome.state == "failed":
+            metadata[f"sample: {rule.name}"] = dg.MetadataValue.md(
+                _sample(outcome.bad).to_markdown(index=False)
+            )
     return dg.AssetCheckResult(
         check_name=AUDIT_CHECK,
         asset_key=dg.AssetKey(table),
-        passed=not failing,
-        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-        description=description,
+        passed=all(outcome.passed for _, outcome, _ in results),
+        severity=ERROR if blocking else WARN,
+        description=audit_summary(results),
         metadata=metadata,
     )
 
 
 def _verdict(detail: dict[str, Any]) -> str:
     """The rule's line in the UI's metadata table."""
-    if detail["passed"]:
-        return f"skipped: {detail['skipped']}" if "skipped" in detail else "passed"
-    return f"{'FAILED' if detail['blocking'] else 'warning'}: {detail['message']}"
+    if detail["state"] == "skipped":
+        return f"skipped ({detail['severity']}): {detail['skipped']}"
+    if detail["state"] == "passed":
+        return "passed"
+    return f"{'FAILED' if detail['blocks'] else 'warning'}: {detail['message']}"
 
 
 def _sample(bad: pd.DataFrame) -> pd.DataFrame:

@@ -116,6 +116,9 @@ def _print_summary(result) -> None:
         print(
             f"  {asset:<17} {rows:>7} rows  {days:<15} api_calls={meta.get('api_calls')}  {where}"
         )
+    for check in result.get_asset_check_evaluations():  # a skipped rule is never shown as passed
+        verdict = "passed" if check.passed else check.severity.value
+        print(f"  {check.asset_key.to_user_string()} audit [{verdict}]: {check.description}")
     if not result.success:
         for event in result.all_events:
             if event.event_type_value == "STEP_FAILURE":

@@ -16,7 +16,7 @@ from nba_assets.assets.provenance import (
     run_summary,
     with_provenance,
 )
-from nba_assets.audit import audited
+from nba_assets.audit import STRAYS_ATTR, audited
 from nba_assets.checks import BOXSCORE_FRESHNESS, check_specs
 from nba_assets.io.delta import SOURCE_SHA256, Commit
 from nba_assets.parsing import parse_boxscores
@@ -70,6 +70,7 @@ def fetch_game_logs(
     """
     today = today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
     frames, fetched, records = [spec.empty().assign(**{SOURCE_SHA256: _no_sha()})], [], []
+    strays: list[pd.DataFrame] = []
     plan = plan_game_log_requests(start, end)
     for request in plan:
         settled = not refresh and is_settled(request.date_to, today, nba.correction_days)
@@ -90,11 +91,11 @@ def fetch_game_logs(
         )
         frame = _own_games(spec, parse_boxscores(spec, response.body), request.season_type)
         frame[SOURCE_SHA256] = response.sha256  # per-row provenance, stored beside the rows
-        inside = (frame["game_date"] >= start) & (frame["game_date"] <= end)
-        if not inside.all():  # the API ignored DateFrom/DateTo: keep only what this run owns
-            dg.get_dagster_logger().warning(
-                f"{spec.name}: dropped {int((~inside).sum())} rows dated outside {start}..{end}"
-            )
+        # archived answers come narrowed to the window; a row outside it means the API ignored
+        # DateFrom/DateTo: not published, reported by the audit's rows_outside_request
+        inside = (frame["game_date"] >= request.date_from) & (frame["game_date"] <= request.date_to)
+        if not inside.all():
+            strays.append(frame.loc[~inside, ["game_id", "game_date", *spec.key[1:]]])
         frames.append(frame[inside])
         # the parsed JSON of a season of player rows is ~10x its frame: keep only the facts
         fetched.append(dataclasses.replace(response, body={}))
@@ -102,6 +103,11 @@ def fetch_game_logs(
     records.extend(_uncovered_records(start, end, plan))
     # duplicates, within or across season types, are the unique-key check's to report
     table = _stack_sorted(frames, ["game_date", *spec.key])
+    if strays:
+        # plain records: pandas compares attrs when it combines frames, a frame there breaks it
+        table.attrs[STRAYS_ATTR] = (
+            pd.concat(strays, ignore_index=True).drop_duplicates().to_dict("records")
+        )
     return with_provenance(table, records), fetched
 
 
@@ -197,6 +203,7 @@ def _audited_boxscores(
         lambda: _materialize(context, nba, spec, "T" if spec is TEAM_BOXSCORES else "P", config),
         nba.warehouse,
         after_commit=_log_revisions(spec, nba.warehouse, context.run_id),
+        today=dt.date.fromisoformat(config.today) if config.today else None,
     )
 
 
