@@ -521,3 +521,52 @@ TEAM_SPLITS = TableSpec(
     ),
 )
 TABLES[TEAM_SPLITS.name] = TEAM_SPLITS
+
+SHOTS = TableSpec(
+    name="shots",
+    description=(
+        "Every field-goal attempt from play_by_play (PlayByPlayV3), with location, distance, "
+        "result and the assisting and blocking players; names as in ShotChartDetail."
+    ),
+    key=("game_id", "action_id"),
+    columns=(
+        Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+        Column("game_date", "date", "US/Eastern date of the game", nullable=False),
+        Column("season", "string", "season key, e.g. 2022-23", nullable=False, source=False),
+        Column("action_id", "int", "the shot's event in play_by_play", nullable=False),
+        Column("period", "int", "1-4, 5+ overtime", nullable=False),
+        Column("clock", "float", "seconds remaining in the period"),
+        Column("team_id", "int", "the shooting team"),
+        Column("team_abbreviation", "string", "the shooting team (V3 teamTricode)"),
+        Column("player_id", "int", "the shooter"),
+        Column("player_name", "string", "the shooter's last name as the feed writes it"),
+        Column("event_type", "string", "Made Shot or Missed Shot"),
+        Column("action_type", "string", "the feed's shot description, e.g. Pullup Jump shot"),
+        Column("shot_type", "string", "2PT Field Goal or 3PT Field Goal", source=False),
+        Column("shot_distance", "int", "feet, as the feed gives it"),
+        Column("loc_x", "int", "court x in the feed's legacy units (tenths of a foot)"),
+        Column("loc_y", "int", "court y from the basket (tenths of a foot)"),
+        Column(
+            "shot_zone_range",
+            "string",
+            "Less Than 8 ft., 8-16 ft., 16-24 ft., 24+ ft. or Back Court Shot, from the "
+            "distance (V3 carries no zone or area)",
+            source=False,
+        ),
+        Column("shot_made_flag", "int", "1 made, 0 missed", nullable=False, source=False),
+        Column(
+            "assist_player_id",
+            "int",
+            "the assisting player, resolved from the made shot's text",
+            source=False,
+        ),
+        Column(
+            "block_player_id",
+            "int",
+            "the blocker, from the BLOCK event at the same clock",
+            source=False,
+        ),
+        Column("description", "string", "the feed's text"),
+    ),
+)
+TABLES[SHOTS.name] = SHOTS

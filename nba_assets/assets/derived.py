@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_assets.derived import career, checks, season_stats, splits
+from nba_assets.derived import career, checks, season_stats, shots, splits
 from nba_assets.partitions import season_partition_mapping, season_partitions
 from nba_assets.schemas import (
     PLAYER_CAREER_STATS,
     PLAYER_SEASON_STATS,
+    SHOTS,
     TEAM_SEASON_STATS,
     TEAM_SPLITS,
     TableSpec,
@@ -186,4 +187,42 @@ def player_career_stats(
     yield from published_after_audit(context, PLAYER_CAREER_STATS, frame, _career_rules())
 
 
-DERIVED_ASSETS = [team_season_stats, player_season_stats, team_splits, player_career_stats]
+def _shots_rules(player_box: pd.DataFrame, seasons: Sequence[str]) -> list:
+    return [
+        checks.SCHEMA_CHECK,
+        checks.unique_key(SHOTS),
+        checks.seasons_in_run(seasons),
+        checks.shots_match_box_scores(player_box),
+    ]
+
+
+@dg.asset(
+    name=SHOTS.name,
+    description=SHOTS.description,
+    ins={**_by_season("play_by_play"), **_by_season("player_boxscores")},
+    check_specs=checks.check_spec(SHOTS, _shots_rules(pd.DataFrame(), [])),
+    metadata={"table": SHOTS.name},
+    **{
+        **_COMMON,
+        # a season of play-by-play is ~600k events: one season per run bounds the memory
+        "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    },
+)
+def shots_asset(
+    context: dg.AssetExecutionContext,
+    play_by_play: pd.DataFrame,
+    player_boxscores: pd.DataFrame,
+) -> Iterator:
+    """Every field-goal attempt, reconciled with the box score before it is published."""
+    frame = shots.shots(play_by_play)
+    rules = _shots_rules(player_boxscores, context.partition_keys)
+    yield from published_after_audit(context, SHOTS, frame, rules)
+
+
+DERIVED_ASSETS = [
+    team_season_stats,
+    player_season_stats,
+    team_splits,
+    player_career_stats,
+    shots_asset,
+]

@@ -22,6 +22,7 @@ from nba_assets.checks import (
     audit_result,
     run_checks,
 )
+from nba_assets.derived.shots import reconcile
 from nba_assets.partitions import NBA_CUP_FINAL_LABEL, PLAY_IN, PLAYOFFS, REGULAR_SEASON
 from nba_assets.schemas import CAREER, SEASON_COUNTS, SHOOTING_PCTS, TableSpec
 
@@ -159,6 +160,22 @@ def record_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScor
         rule("games_add_up", "w + l = gp > 0", _games_add_up),
         rule("season_types_known", "season_type as in the box scores", _known_season_types),
     ]
+
+
+def shots_match_box_scores(player_box: pd.DataFrame) -> BoxScoreCheck:
+    """Per player and game: FGA, FGM, FG3A, FG3M counted from shots equal player_boxscores."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        differs = reconcile(frame, player_box)
+        bad = frame[frame["game_id"].isin(differs["game_id"])]
+        says = f"{len(differs)} player-games whose shots differ from the box score"
+        return Outcome(bad, says if len(differs) else "", extra={"differs": len(differs)})
+
+    return rule(
+        "shots_match_box_scores",
+        "per player and game, FGA, FGM, FG3A and FG3M from shots equal player_boxscores",
+        run,
+    )
 
 
 def common_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScoreCheck]:

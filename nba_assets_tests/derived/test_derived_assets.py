@@ -10,15 +10,18 @@ from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.derived import (
     player_career_stats,
     player_season_stats,
+    shots_asset,
     team_season_stats,
     team_splits,
 )
+from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.derived import checks, season_stats
 from nba_assets.partitions import season_partition_mapping, season_partitions
 from nba_assets.schemas import TEAM_SEASON_STATS
 from nba_assets_tests.conftest import published, resources, table_version
 
 START, END = "2024-10-22", "2024-11-10"
+PBP_END = "2024-10-23"
 TAGS = {"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END}
 BOX = [team_boxscores, player_boxscores]
 DERIVED = [team_season_stats, player_season_stats, team_splits]
@@ -28,6 +31,11 @@ DERIVED = [team_season_stats, player_season_stats, team_splits]
 def box_warehouse(synthetic_server, tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("derived") / "warehouse"
     assert dg.materialize(BOX, resources=resources(synthetic_server, warehouse), tags=TAGS).success
+    assert dg.materialize(
+        [play_by_play, team_boxscores.to_source_asset()],
+        resources=resources(synthetic_server, warehouse),
+        tags={**TAGS, "dagster/asset_partition_range_end": PBP_END},
+    ).success
     return warehouse
 
 
@@ -126,3 +134,20 @@ def test_career_stats_read_every_season(synthetic, box_warehouse):
     totals = career[career["season_id"] == "career"]
     assert len(totals) == len(seasons.drop_duplicates(["player_id", "season_type"]))
     assert totals["pts"].sum() == seasons["pts"].sum()
+
+
+def test_shots_reconcile_with_the_box_scores(synthetic, box_warehouse):
+    result = dg.materialize(
+        [*BOX, play_by_play, shots_asset],
+        selection=[shots_asset],
+        partition_key="2024-25",
+        resources=resources(synthetic, box_warehouse),
+    )
+    assert result.success and synthetic.requests_for() == []
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    table = nba_assets.read("shots", seasons="2024-25", warehouse=str(box_warehouse))
+    events = published(box_warehouse, "play_by_play", first=START, last=PBP_END)
+    assert len(table) == int((events["is_field_goal"] == 1).sum()) > 1000
+    box = published(box_warehouse, "player_boxscores", first=START, last=PBP_END)
+    assert table["shot_made_flag"].sum() == box["fgm"].sum()
