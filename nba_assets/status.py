@@ -1,7 +1,8 @@
 """`nba-assets status`: what the platform holds, read from the Dagster instance and the archive.
 
 Nothing is tracked by hand: partition states come from the instance's status cache, requests
-from materialization metadata (`api_requests`, once per run and asset), bytes from the archive.
+from event metadata (`api_requests`, once per run and asset, failed runs included and counted
+apart), bytes from the archive.
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ def collect_status(
     """The status report as plain data (the `--json` shape)."""
     report: dict[str, Any] = {"assets": {}}
     since = time.time() - days * 86_400
-    requests = 0
+    requests = failed = 0
     for node in defs.resolve_asset_graph().asset_nodes:
         key = node.key
         entry: dict[str, Any] = {}
         if node.partitions_def is not None:
             entry["seasons"] = _season_counts(instance, key, node.partitions_def)
         entry["last_materialization"] = _last(instance, key)
-        asset_requests = _requests_since(instance, key, since)
-        entry["requests_last_days"] = asset_requests
-        requests += asset_requests
+        by_run = _requests_since(instance, key, since)
+        failed_runs = _failed_runs(instance, by_run)
+        of_failed = sum(n for run_id, n in by_run.items() if run_id in failed_runs)
+        entry["requests_last_days"] = sum(by_run.values())
+        entry["requests_of_failed_runs"] = of_failed
+        requests += entry["requests_last_days"]
+        failed += of_failed
         report["assets"][key.to_user_string()] = entry
     report["requests_last_days"] = requests
+    report["requests_of_failed_runs"] = failed
     report["days"] = days
     report["archive_bytes"] = RawArchive(as_upath(warehouse) / "raw").size_bytes()
     return report
@@ -90,9 +96,10 @@ def _last(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any] | No
     }
 
 
-def _requests_since(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> int:
-    """Requests spent since `since`, once per run: ranged box-score steps report their cost in
-    one run-summary observation, other assets on their materializations."""
+def _requests_since(instance: dg.DagsterInstance, key: dg.AssetKey, since: float) -> dict[str, int]:
+    """Requests spent since `since`, per run, whatever became of the run: ranged box-score
+    steps report their cost in one run-summary observation, other assets on their
+    materializations, and a step that fails on a request in an observation before it fails."""
     records_filter = dg.AssetRecordsFilter(asset_key=key, after_timestamp=since)
     records = [
         *instance.fetch_materializations(records_filter, limit=_EVENT_LIMIT).records,
@@ -104,7 +111,16 @@ def _requests_since(instance: dg.DagsterInstance, key: dg.AssetKey, since: float
         value = event.metadata.get("api_requests") if event is not None else None
         if value is not None:
             by_run[record.run_id] = max(by_run.get(record.run_id, 0), int(value.value))
-    return sum(by_run.values())
+    return by_run
+
+
+def _failed_runs(instance: dg.DagsterInstance, by_run: dict[str, int]) -> set[str]:
+    """Of these runs, those that failed or were canceled."""
+    if not by_run:
+        return set()
+    records = instance.get_run_records(dg.RunsFilter(run_ids=list(by_run)))
+    ended_badly = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    return {r.dagster_run.run_id for r in records if r.dagster_run.status in ended_badly}
 
 
 def format_status(report: dict[str, Any]) -> str:
@@ -113,7 +129,9 @@ def format_status(report: dict[str, Any]) -> str:
     for asset, entry in report["assets"].items():
         last = entry.get("last_materialization")
         when = f"last {last['at']} (run {last['run_id'][:8]})" if last else "never materialized"
-        lines.append(f"{asset}: {when}, {entry['requests_last_days']} requests")
+        failed = entry["requests_of_failed_runs"]
+        of_failed = f" ({failed} by failed runs)" if failed else ""
+        lines.append(f"{asset}: {when}, {entry['requests_last_days']} requests{of_failed}")
         for season, counts in entry.get("seasons", {}).items():
             if counts["materialized"] or counts["failed"]:
                 lines.append(
@@ -127,7 +145,10 @@ def format_status(report: dict[str, Any]) -> str:
             lines.append(
                 f"  {len(untouched)} seasons not started ({untouched[0]}..{untouched[-1]})"
             )
-    lines.append(f"requests in the last {report['days']} days: {report['requests_last_days']}")
+    lines.append(
+        f"requests in the last {report['days']} days: {report['requests_last_days']} "
+        f"({report['requests_of_failed_runs']} by failed runs)"
+    )
     lines.append(f"raw archive: {report['archive_bytes']:,} bytes")
     return "\n".join(lines)
 

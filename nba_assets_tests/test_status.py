@@ -51,13 +51,18 @@ def test_status_after_a_partial_backfill(synthetic, tmp_path):
         "missing": seasons["2023-24"]["missing"],
         "failed": 0,
     }
-    # one request per table landed; the failed runs report no materialization
-    assert report["requests_last_days"] == 2
+    # one request per table landed, and one per table of the failed runs (a 500 with
+    # max_attempts=1) is counted too, apart
+    assert report["requests_last_days"] == 4
+    assert report["requests_of_failed_runs"] == 2
+    assert report["assets"]["team_boxscores"]["requests_of_failed_runs"] == 1
     assert report["archive_bytes"] > 0
     last = report["assets"]["player_boxscores"]["last_materialization"]
     assert last["run_id"] and last["at"]
     text = format_status(report)
     assert "2024-25: 10 materialized" in text and "raw archive:" in text
+    assert "team_boxscores: last" in text and "2 requests (1 by failed runs)" in text
+    assert "(2 by failed runs)" in text
 
     proc = subprocess.run(
         [str(REPO / ".venv" / "bin" / "nba-assets"), "status", "--json"],

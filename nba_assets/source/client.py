@@ -205,7 +205,11 @@ class NbaStatsClient(dg.ConfigurableResource):
                 return self._attempt(name, endpoint.parameters, params, attempt, required)
             except TransientResponseError as exc:
                 last = exc
+            except RequestRejectedError as exc:
+                _report_requests_of_failing_step(self.stats, f"{name}: {exc}")
+                raise
         assert last is not None
+        _report_requests_of_failing_step(self.stats, f"{name}: gave up: {last.detail}")
         raise RetriesExhaustedError(
             f"gave up: {last.detail}",
             endpoint=name,
@@ -348,6 +352,27 @@ def _current_step() -> tuple[str, str]:
     except dg.DagsterInvariantViolationError:
         return ("", "")
     return (context.run_id, str(context.op_handle))
+
+
+#: Metadata key of the observation a step logs when a request gives up (status counts it).
+FAILED_REQUESTS = "api_failed_request"
+
+
+def _report_requests_of_failing_step(stats: ClientStats, what: str) -> None:
+    """The step's requests so far, as an observation of its asset, before the error ends it:
+    a failed run's retries and 429s are what an operator needs to count (`nba-assets status`)."""
+    try:
+        context = dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return
+    for key in context.assets_def.keys if context.has_assets_def else []:
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=key,
+                description="requests of a step that failed on a request",
+                metadata={**stats.as_metadata(), FAILED_REQUESTS: what[:500]},
+            )
+        )
 
 
 def _read_body_by(response: requests.Response, deadline: float) -> None:
