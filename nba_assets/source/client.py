@@ -18,6 +18,8 @@ from pydantic import PrivateAttr
 from nba_assets.io.storage import as_upath
 from nba_assets.settings import LIVE_BASE_URL
 from nba_assets.source.archive import RawArchive, now_iso, sha256_text
+from nba_assets.source.deadline import Deadline
+from nba_assets.source.deadline import mount as mount_deadline
 from nba_assets.source.errors import (
     RequestRejectedError,
     RetriesExhaustedError,
@@ -154,6 +156,7 @@ class NbaStatsClient(dg.ConfigurableResource):
         """nba_api's HTTP class bound to our base URL and session (no global state touched)."""
         if self._http is None:
             session = requests.Session()
+            mount_deadline(session)  # the deadline covers the headers too
             session.hooks["response"].append(self._remember_response)
             http = type(
                 "BoundNBAStatsHTTP",
@@ -232,18 +235,23 @@ class NbaStatsClient(dg.ConfigurableResource):
         stats.requests += 1
         started = time.monotonic()
         self._local.deadline = started + self.request_timeout
+        deadline = Deadline(self.request_timeout)
         try:
-            self._http_class()().send_api_request(
-                endpoint=name,
-                parameters=dict(raw_params),
-                proxy=self.proxy or None,
-                headers=self.request_headers(),
-                timeout=self.request_timeout,
-            )
+            with deadline:
+                self._http_class()().send_api_request(
+                    endpoint=name,
+                    parameters=dict(raw_params),
+                    proxy=self.proxy or None,
+                    headers=self.request_headers(),
+                    timeout=self.request_timeout,
+                )
         except requests.Timeout as exc:
             detail = f"timed out after {self.request_timeout}s: {exc}"
             raise self._transient(name, params, attempt, detail) from exc
         except requests.RequestException as exc:
+            if deadline.expired:
+                detail = f"timed out after {self.request_timeout}s: headers not complete ({exc})"
+                raise self._transient(name, params, attempt, detail) from exc
             raise self._transient(name, params, attempt, f"connection failed: {exc}") from exc
         finally:
             stats.seconds += time.monotonic() - started
