@@ -13,18 +13,20 @@ import datetime as dt
 import io
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from deltalake import QueryBuilder
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
 
 from nba_assets import reader
 from nba_assets.io import delta
 from nba_assets.io.delta import SEASON, Selection
 from nba_assets.schemas import TABLES, TableSpec
-from nba_assets.serving.models import SERVED, columns
+from nba_assets.serving.models import MODELS, SERVED, columns
 
 #: Rows per CSV chunk handed to COPY (about 10 MB of play-by-play text).
 BATCH_ROWS = 65_536
@@ -105,10 +107,11 @@ def replace_range(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nba_assets.serving.load.{table}",)
         )
         removed = _remove(connection, spec, selection, truncate)
-        loaded = sum(
-            _copy(connection, spec, _rows(snapshot, spec, where))
-            for where in _chunks(spec, selection, seasons)
-        )
+        with _bulk(connection, spec, empty=truncate or _is_empty(connection, spec)):
+            loaded = sum(
+                _copy(connection, spec, _rows(snapshot, spec, where))
+                for where in _chunks(spec, selection, seasons)
+            )
     seconds = time.monotonic() - began
     with engine.connect() as connection:
         served = served_counts(connection, spec, seasons)
@@ -158,11 +161,38 @@ def _remove(connection: Connection, spec: TableSpec, selection: Selection, trunc
     return int(result.rowcount)
 
 
+def _is_empty(connection: Connection, spec: TableSpec) -> bool:
+    sql = f"SELECT NOT EXISTS (SELECT 1 FROM {_ident(spec.name)})"
+    return bool(connection.exec_driver_sql(sql).scalar_one())
+
+
+@contextmanager
+def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[None]:
+    """Into an empty table, COPY without the key and indexes, then build them once, sorted:
+    several times faster than maintaining them row by row. Same transaction, so a reader
+    never sees the table without them (it waits on the lock the rebuild already holds)."""
+    if not empty:
+        yield
+        return
+    table = MODELS[spec.name].__table__
+    key = table.primary_key
+    connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for index in table.indexes:
+        connection.execute(DropIndex(index))
+    connection.exec_driver_sql(
+        f"ALTER TABLE {_ident(spec.name)} DROP CONSTRAINT {_ident(key.name)}"
+    )
+    yield
+    connection.execute(AddConstraint(key))
+    for index in table.indexes:
+        connection.execute(CreateIndex(index))
+
+
 def _rows(snapshot: reader.Snapshot, spec: TableSpec, where: str | None) -> pa.Table:
     """The served columns of the rows `where` selects; columns the version predates are nulls."""
     wanted = columns(spec)
     present = [c for c in wanted if c in snapshot.stored]
-    rows = delta.scan(snapshot.table, present, where, delta.layout(spec).order)
+    rows = delta.scan(snapshot.table, present, where)  # in file order: PostgreSQL needs none
     types = {f.name: f.type for f in delta.layout(spec).schema()}
     for name in wanted:
         if name not in snapshot.stored:
@@ -178,34 +208,35 @@ def _copy(connection: Connection, spec: TableSpec, rows: pa.Table) -> int:
     sql = f"COPY {_ident(spec.name)} ({names}) FROM STDIN WITH (FORMAT csv)"
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.copy_expert(sql, CsvStream(rows.to_batches(BATCH_ROWS)), size=1 << 20)
+        cursor.copy_expert(sql, CsvStream(rows.to_batches(BATCH_ROWS)), size=1 << 23)
     finally:
         cursor.close()
     return rows.num_rows
 
 
 class CsvStream(io.RawIOBase):
-    """Record batches as one CSV byte stream, written a batch at a time as COPY reads it."""
+    """Record batches as one CSV byte stream, each batch written only when COPY reaches it."""
 
     def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
         self._batches = iter(batches)
-        self._buffer = b""
+        self._chunk = memoryview(b"")
+        self._offset = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
+        if self._offset >= len(self._chunk):
             batch = next(self._batches, None)
             if batch is None:
-                break
-            sink = io.BytesIO()
+                return b""
+            sink = pa.BufferOutputStream()
             pacsv.write_csv(batch, sink, _CSV)
-            self._buffer += sink.getvalue()
-        if size < 0:
-            size = len(self._buffer)
-        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
-        return chunk
+            self._chunk, self._offset = memoryview(sink.getvalue()), 0
+        end = len(self._chunk) if size < 0 else self._offset + size
+        piece = self._chunk[self._offset : end]
+        self._offset += len(piece)
+        return piece.tobytes()
 
 
 def warehouse_counts(
