@@ -570,3 +570,75 @@ SHOTS = TableSpec(
     ),
 )
 TABLES[SHOTS.name] = SHOTS
+
+_GAME_KEYS = (
+    Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+    Column("game_date", "date", "US/Eastern date of the game", nullable=False),
+    Column("season", "string", "season key, e.g. 2022-23", nullable=False, source=False),
+)
+
+LINEUP_STINTS = TableSpec(
+    name="lineup_stints",
+    description=(
+        "Every stretch of a game with the same ten players on the floor, from play_by_play: "
+        "the five a side, game-clock start and end, points and possessions for each side."
+    ),
+    key=("game_id", "stint"),
+    columns=(
+        *_GAME_KEYS,
+        Column("stint", "int", "1, 2, ... in game order", nullable=False, source=False),
+        Column("period", "int", "1-4, 5+ overtime", nullable=False, source=False),
+        Column("start_clock", "float", "seconds left in the period at the start", source=False),
+        Column("end_clock", "float", "seconds left in the period at the end", source=False),
+        Column("start_elapsed", "float", "seconds from tip-off at the start", source=False),
+        Column("seconds", "float", "length of the stint in seconds", source=False),
+        Column("home_team_id", "int", nullable=False, source=False),
+        Column("away_team_id", "int", nullable=False, source=False),
+        *(
+            Column(
+                f"{side}_player_{n}",
+                "int",
+                f"{side} player on the floor (ids sorted)",
+                source=False,
+            )
+            for side in ("home", "away")
+            for n in range(1, 6)
+        ),
+        Column("home_pts", "int", "points the home team scored in the stint", source=False),
+        Column("away_pts", "int", "points the away team scored in the stint", source=False),
+        Column("home_poss", "int", "home possessions that began in the stint", source=False),
+        Column("away_poss", "int", "away possessions that began in the stint", source=False),
+    ),
+)
+TABLES[LINEUP_STINTS.name] = LINEUP_STINTS
+
+POSSESSIONS = TableSpec(
+    name="possessions",
+    description=(
+        "Every possession of a game from play_by_play: offense, first and last event, "
+        "points and how it ended."
+    ),
+    key=("game_id", "possession"),
+    columns=(
+        *_GAME_KEYS,
+        Column("possession", "int", "1, 2, ... in game order", nullable=False, source=False),
+        Column("period", "int", "1-4, 5+ overtime", nullable=False, source=False),
+        Column("offense_team_id", "int", nullable=False, source=False),
+        Column("defense_team_id", "int", nullable=False, source=False),
+        Column("start_action_id", "int", "first event (play_by_play.action_id)", source=False),
+        Column("end_action_id", "int", "last event with the ball", source=False),
+        Column("start_clock", "float", "seconds left in the period at the start", source=False),
+        Column(
+            "end_clock", "float", "seconds left at its last event (0 at period end)", source=False
+        ),
+        Column("pts", "int", "points the offense scored", source=False),
+        Column(
+            "end_reason",
+            "string",
+            "made field goal, free throw, turnover, missed field goal or rebound (the ball "
+            "went to the other team after it), or end of period",
+            source=False,
+        ),
+    ),
+)
+TABLES[POSSESSIONS.name] = POSSESSIONS

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_assets.derived import career, checks, season_stats, shots, splits
+from nba_assets.derived import career, checks, lineups, season_stats, shots, splits
 from nba_assets.partitions import season_partition_mapping, season_partitions
 from nba_assets.schemas import (
+    LINEUP_STINTS,
     PLAYER_CAREER_STATS,
     PLAYER_SEASON_STATS,
+    POSSESSIONS,
     SHOTS,
     TEAM_SEASON_STATS,
     TEAM_SPLITS,
@@ -47,17 +49,33 @@ def published_after_audit(
     rules: Sequence[checks.BoxScoreCheck],
 ) -> Iterator[dg.AssetCheckResult | dg.Output]:
     """The audit's result, then the rows for the IO manager only if no blocking rule failed."""
-    result, failed = checks.audit(spec, frame, rules)
-    yield result
+    yield from published_together(context, [(spec, frame, rules)], named=False)
+
+
+def published_together(
+    context: dg.AssetExecutionContext,
+    tables: Sequence[tuple[TableSpec, pd.DataFrame, Sequence[checks.BoxScoreCheck]]],
+    named: bool = True,
+) -> Iterator[dg.AssetCheckResult | dg.Output]:
+    """Every table audited first; all published (outputs named as the tables) or none."""
+    failed: list[str] = []
+    for spec, frame, rules in tables:
+        result, broken = checks.audit(spec, frame, rules)
+        yield result
+        failed += [f"{spec.name}.{rule}" for rule in broken]
     if failed:
         raise checks.DerivedAuditFailure(
-            description=f"{spec.name} {_seasons_text(context)}: not published, rules failed: "
+            description=f"{_seasons_text(context)}: nothing published, rules failed: "
             + ", ".join(failed)
         )
-    metadata: dict = {"dagster/row_count": len(frame)}
-    if "season" in frame.columns:
-        metadata["rows_by_season"] = frame.groupby("season").size().to_dict()
-    yield dg.Output(frame, metadata=metadata)
+    for spec, frame, _ in tables:
+        metadata: dict = {"dagster/row_count": len(frame)}
+        if "season" in frame.columns:
+            metadata["rows_by_season"] = frame.groupby("season").size().to_dict()
+        if named:
+            yield dg.Output(frame, output_name=spec.name, metadata=metadata)
+        else:
+            yield dg.Output(frame, metadata=metadata)
 
 
 def _seasons_text(context: dg.AssetExecutionContext) -> str:
@@ -219,10 +237,85 @@ def shots_asset(
     yield from published_after_audit(context, SHOTS, frame, rules)
 
 
+def _lineup_rules(player_box: pd.DataFrame, failed: Sequence[str], seasons: Sequence[str]) -> list:
+    return [
+        checks.SCHEMA_CHECK,
+        checks.unique_key(LINEUP_STINTS),
+        checks.seasons_in_run(seasons),
+        checks.games_inferred(failed),
+        checks.rule(
+            "five_a_side", "five different players a side in every stint", checks.five_a_side
+        ),
+        checks.minutes_match_box_scores(player_box),
+    ]
+
+
+def _possession_rules(team_box: pd.DataFrame, seasons: Sequence[str]) -> list:
+    return [
+        checks.SCHEMA_CHECK,
+        checks.unique_key(POSSESSIONS),
+        checks.seasons_in_run(seasons),
+        checks.points_match_box_scores(team_box),
+    ]
+
+
+_SEASON_OUT = {"io_manager_key": "io_manager", "kinds": {"python", "deltalake"}}
+
+
+@dg.multi_asset(
+    outs={
+        LINEUP_STINTS.name: dg.AssetOut(
+            description=LINEUP_STINTS.description,
+            metadata={"table": LINEUP_STINTS.name},
+            owners=["team:data-eng"],
+            automation_condition=dg.AutomationCondition.eager(),
+            **_SEASON_OUT,
+        ),
+        POSSESSIONS.name: dg.AssetOut(
+            description=POSSESSIONS.description,
+            metadata={"table": POSSESSIONS.name},
+            owners=["team:data-eng"],
+            automation_condition=dg.AutomationCondition.eager(),
+            **_SEASON_OUT,
+        ),
+    },
+    ins={
+        **_by_season("play_by_play"),
+        **_by_season("player_boxscores"),
+        **_by_season("team_boxscores"),
+    },
+    check_specs=[
+        *checks.check_spec(LINEUP_STINTS, _lineup_rules(pd.DataFrame(), [], [])),
+        *checks.check_spec(POSSESSIONS, _possession_rules(pd.DataFrame(), [])),
+    ],
+    group_name=DERIVED_GROUP,
+    partitions_def=season_partitions,
+    # a season of play-by-play is ~600k events: one season per run bounds the memory
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def lineups_and_possessions(
+    context: dg.AssetExecutionContext,
+    play_by_play: pd.DataFrame,
+    player_boxscores: pd.DataFrame,
+    team_boxscores: pd.DataFrame,
+) -> Iterator:
+    """Who was on the floor (stints) and every possession, published together or not at all."""
+    stints, possessions, failed = lineups.lineups_and_possessions(play_by_play, player_boxscores)
+    seasons = context.partition_keys
+    yield from published_together(
+        context,
+        [
+            (LINEUP_STINTS, stints, _lineup_rules(player_boxscores, failed, seasons)),
+            (POSSESSIONS, possessions, _possession_rules(team_boxscores, seasons)),
+        ],
+    )
+
+
 DERIVED_ASSETS = [
     team_season_stats,
     player_season_stats,
     team_splits,
     player_career_stats,
     shots_asset,
+    lineups_and_possessions,
 ]

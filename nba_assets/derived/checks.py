@@ -178,6 +178,83 @@ def shots_match_box_scores(player_box: pd.DataFrame) -> BoxScoreCheck:
     )
 
 
+def five_a_side(frame: pd.DataFrame) -> Outcome:
+    """Every stint has five different players a side."""
+    wrong = pd.Series(False, index=frame.index)
+    for side in ("home", "away"):
+        players = frame[[f"{side}_player_{n}" for n in range(1, 6)]]
+        wrong |= players.isna().any(axis=1) | (players.nunique(axis=1) != 5)
+    return _rows(frame, wrong, "{n} stints without five different players a side")
+
+
+def games_inferred(failed: Sequence[str]) -> BoxScoreCheck:
+    """Every game's lineups were inferred (a game that could not be is named, not guessed)."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        bad = pd.DataFrame({"game_id": [f.split(":")[0] for f in failed], "why": list(failed)})
+        says = f"{len(failed)} games left out of lineup_stints and possessions: {failed[:3]}"
+        return Outcome(bad, says if failed else "")
+
+    return BoxScoreCheck(
+        "lineups_inferred",
+        "games left out: five a side not inferable, or contradicted by box-score minutes",
+        lambda data: run(data.frame),
+        blocking=False,
+    )
+
+
+def minutes_match_box_scores(player_box: pd.DataFrame) -> BoxScoreCheck:
+    """Per player-game, seconds on the floor from stints match the box score's minutes.
+
+    The game logs give whole minutes, so a player-game passes within a minute; the recorded
+    game's box score (seconds) is held to one second in the tests.
+    """
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        seconds = stint_seconds(frame)
+        box = player_box[player_box["game_id"].isin(frame["game_id"])]
+        box = box[box["min"].fillna(0) > 0][["game_id", "player_id", "min"]]
+        both = box.merge(seconds, on=["game_id", "player_id"], how="outer").fillna(0)
+        wrong = both[(both["seconds"] / 60 - both["min"].astype("float64")).abs() >= 1]
+        bad = frame[frame["game_id"].isin(wrong["game_id"])]
+        says = f"{len(wrong)} player-games whose stint minutes differ from the box score"
+        return Outcome(bad, says if len(wrong) else "", extra={"player_games": len(wrong)})
+
+    return rule(
+        "minutes_match_box_scores",
+        "per player and game, minutes from the stints within a minute of player_boxscores.min",
+        run,
+    )
+
+
+def stint_seconds(stints: pd.DataFrame) -> pd.DataFrame:
+    """Seconds on the floor per game and player, from lineup_stints rows."""
+    slots = [f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]
+    long = stints.melt(id_vars=["game_id", "seconds"], value_vars=slots, value_name="player_id")
+    return long.groupby(["game_id", "player_id"])["seconds"].sum().reset_index()
+
+
+def points_match_box_scores(team_box: pd.DataFrame) -> BoxScoreCheck:
+    """Per team-game, points from the possessions equal team_boxscores.pts."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        scored = frame.groupby(["game_id", "offense_team_id"])["pts"].sum().rename("from_pbp")
+        box = team_box[team_box["game_id"].isin(frame["game_id"])]
+        box = box.set_index(["game_id", "team_id"])["pts"].rename("box")
+        box.index = box.index.set_names(["game_id", "offense_team_id"])
+        both = pd.concat([scored, box], axis=1).fillna(-1)
+        wrong = both[both["from_pbp"] != both["box"]]
+        bad = frame[frame["game_id"].isin(wrong.index.get_level_values(0))]
+        says = f"{len(wrong)} team-games whose possession points differ from the box score"
+        return Outcome(bad, says if len(wrong) else "")
+
+    return rule(
+        "points_match_box_scores",
+        "per team and game, points from the possessions equal team_boxscores.pts",
+        run,
+    )
+
+
 def common_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScoreCheck]:
     """Rules every season-stats table obeys (`seasons`: the run's, None for all-season tables)."""
     return [

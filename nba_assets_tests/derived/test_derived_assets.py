@@ -8,6 +8,7 @@ import pytest
 import nba_assets
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.derived import (
+    lineups_and_possessions,
     player_career_stats,
     player_season_stats,
     shots_asset,
@@ -151,3 +152,25 @@ def test_shots_reconcile_with_the_box_scores(synthetic, box_warehouse):
     assert len(table) == int((events["is_field_goal"] == 1).sum()) > 1000
     box = published(box_warehouse, "player_boxscores", first=START, last=PBP_END)
     assert table["shot_made_flag"].sum() == box["fgm"].sum()
+
+
+def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_out(
+    synthetic, box_warehouse
+):
+    """The synthetic league does not track who is on the floor (any player acts any time): its
+    games' lineups cannot be inferred, so they are named and left out, never guessed."""
+    result = dg.materialize(
+        [*BOX, play_by_play, lineups_and_possessions],
+        selection=[lineups_and_possessions],
+        partition_key="2024-25",
+        resources=resources(synthetic, box_warehouse),
+    )
+    assert result.success and synthetic.requests_for() == []
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert evaluations["possessions"].passed
+    stints = evaluations["lineup_stints"]
+    assert not stints.passed and stints.severity == dg.AssetCheckSeverity.WARN
+    possessions = nba_assets.read("possessions", seasons="2024-25", warehouse=str(box_warehouse))
+    box = published(box_warehouse, "team_boxscores", first=START, last=PBP_END)
+    assert possessions["game_id"].nunique() == box["game_id"].nunique()
+    assert possessions["pts"].sum() == box["pts"].sum()

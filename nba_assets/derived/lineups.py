@@ -1,0 +1,473 @@
+"""Who is on the floor, stint by stint, and every possession, from play-by-play alone.
+
+PlayByPlayV3 names the player leaving in a substitution (personId) and the one entering only
+by last name in its text ("SUB: Osman FOR Stevens"); players also change between periods with
+no event at all. So each period's five a side are inferred: everyone who acts in the period
+before entering it was on the floor when it began, then whoever ended the last period and did
+not act, then (rarely) the box score's players by minutes. The inference is checked against
+each player's box-score minutes and, for the recorded game, against GameRotation.
+
+Possessions follow the ball: the team of each field-goal attempt, non-technical free throw,
+turnover and rebound has it; a possession ends when the next such event is the other team's,
+and at the end of a period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from nba_assets.derived.season_stats import with_season
+from nba_assets.derived.shots import plain_name
+from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, conform
+
+REGULATION_PERIOD = 720
+OVERTIME_PERIOD = 300
+_SUB = r"^SUB: (?P<incoming>.+?) FOR (?P<outgoing>.+)$"
+#: Events that say who has the ball (technical free throws do not).
+_BALL_EVENTS = ("Made Shot", "Missed Shot", "Free Throw", "Turnover", "Rebound")
+
+
+def period_start(period: int) -> int:
+    """Seconds from tip-off when `period` begins (12-minute quarters, 5-minute overtimes)."""
+    if period <= 4:
+        return (period - 1) * REGULATION_PERIOD
+    return 4 * REGULATION_PERIOD + (period - 5) * OVERTIME_PERIOD
+
+
+def period_length(period: int) -> int:
+    return REGULATION_PERIOD if period <= 4 else OVERTIME_PERIOD
+
+
+def elapsed(period: int, clock: float) -> float:
+    """Seconds from tip-off of a moment `clock` seconds before the end of `period`."""
+    return period_start(period) + period_length(period) - clock
+
+
+class LineupError(ValueError):
+    """A period whose five a side cannot be inferred (more than five acted before any sub)."""
+
+
+@dataclass
+class Roster:
+    """Resolves the names substitutions give to player ids, per team of one game."""
+
+    by_name: dict[tuple[int, str], int] = field(default_factory=dict)
+    full_names: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+
+    @classmethod
+    def of_game(cls, events: pd.DataFrame, box: pd.DataFrame | None) -> Roster:
+        roster = cls()
+        acted = events.dropna(subset=["person_id", "player_name", "team_id"])
+        for team, name, person in acted[["team_id", "player_name", "person_id"]].itertuples(
+            index=False
+        ):
+            roster.by_name.setdefault((int(team), plain_name(name)), int(person))
+        if box is not None:
+            for team, name, person in box[["team_id", "player_name", "player_id"]].itertuples(
+                index=False
+            ):
+                if isinstance(name, str):
+                    roster.full_names.setdefault(int(team), []).append(
+                        (plain_name(name), int(person))
+                    )
+        return roster
+
+    def resolve(self, team: int, name: str) -> int | None:
+        key = plain_name(name)
+        if (team, key) in self.by_name:
+            return self.by_name[(team, key)]
+        matches = [p for full, p in self.full_names.get(team, []) if full.endswith(" " + key)]
+        return matches[0] if len(matches) == 1 else None
+
+
+def _is_sub(row) -> bool:
+    return row.action_type == "Substitution"
+
+
+def _acts_on_floor(row) -> bool:
+    """A player event only someone on the floor can make (technicals can be on the bench)."""
+    if pd.isna(row.person_id) or pd.isna(row.team_id) or _is_sub(row):
+        return False
+    text = f"{row.sub_type or ''} {row.description or ''}"
+    return "Technical" not in text and "T.FOUL" not in text and row.action_type != "Ejection"
+
+
+def _sub_players(row, roster: Roster) -> tuple[int, int | None]:
+    parts = pd.Series([row.description]).str.extract(_SUB).iloc[0]
+    incoming = roster.resolve(int(row.team_id), parts["incoming"]) if parts.notna().all() else None
+    return int(row.person_id), incoming
+
+
+def period_starters(
+    rows: list,
+    team: int,
+    carried: list[int],
+    roster: Roster,
+    by_minutes: list[int],
+    owed: dict[int, float] | None = None,
+) -> list[int]:
+    """The five of `team` on the floor when the period began.
+
+    `owed`: box-score seconds not yet covered by earlier periods' stints, per player; it picks
+    between silent candidates (two players who ended the last period, one of whom sat).
+    """
+    starters: list[int] = []
+    entered: set[int] = set()
+    for row in rows:
+        if pd.isna(row.team_id) or int(row.team_id) != team:
+            continue
+        if _is_sub(row):
+            out, incoming = _sub_players(row, roster)
+            if out not in entered and out not in starters:
+                starters.append(out)
+            if incoming is not None:
+                entered.add(incoming)
+        elif _acts_on_floor(row):
+            person = int(row.person_id)
+            if person not in entered and person not in starters:
+                starters.append(person)
+    unplaced = [p for p in dict.fromkeys([*carried, *by_minutes]) if p not in starters]
+    # a silent player: the one the box score still owes the most seconds (carried ones first)
+    if owed:
+        unplaced.sort(key=lambda p: -owed.get(p, 0.0))
+    for candidate in unplaced:
+        if len(starters) >= 5:
+            break
+        if candidate not in entered:
+            starters.append(candidate)
+    if len(starters) != 5:
+        raise LineupError(f"team {team}: {len(starters)} players on the floor at a period start")
+    return starters
+
+
+@dataclass
+class Stint:
+    period: int
+    start_clock: float
+    lineups: dict[int, tuple[int, ...]]
+    first_action: int
+    end_clock: float = 0.0
+    last_action: int = 0
+    points: dict[int, int] = field(default_factory=dict)
+
+
+def _points(rows: list, home: int, away: int) -> list[dict[int, int]]:
+    """Points each event scored for each team, from the carried-forward score."""
+    out, last_home, last_away = [], 0, 0
+    for row in rows:
+        h = int(row.score_home) if pd.notna(row.score_home) else last_home
+        a = int(row.score_away) if pd.notna(row.score_away) else last_away
+        out.append({home: h - last_home, away: a - last_away})
+        last_home, last_away = h, a
+    return out
+
+
+def game_stints(
+    events: pd.DataFrame, home: int, away: int, box: pd.DataFrame | None = None
+) -> list[Stint]:
+    """Every stretch of one game with the same ten players, in order."""
+    events = events.sort_values("action_id")
+    roster = Roster.of_game(events, box)
+    minutes = _by_minutes(box)
+    rows = list(events.itertuples(index=False))
+    points = _points(rows, home, away)
+    stints: list[Stint] = []
+    carried: dict[int, list[int]] = {home: [], away: []}
+    index = 0
+    for period, group in _periods(rows):
+        owed = _owed(box, stints)
+        floor = {
+            team: period_starters(group, team, carried[team], roster, minutes.get(team, []), owed)
+            for team in (home, away)
+        }
+        current = Stint(period, period_length(period), _frozen(floor), group[0].action_id)
+        for row in group:
+            scored = points[index]
+            index += 1
+            if _is_sub(row) and int(row.team_id) in floor:
+                out, incoming = _sub_players(row, roster)
+                lineup = floor[int(row.team_id)]
+                if out in lineup and incoming is not None and incoming not in lineup:
+                    if float(row.clock) < current.start_clock:
+                        stints.append(_closed(current, float(row.clock)))
+                        current = Stint(period, float(row.clock), {}, row.action_id)
+                    lineup[lineup.index(out)] = incoming
+                    current.lineups = _frozen(floor)
+                continue
+            current.last_action = row.action_id
+            for team, pts in scored.items():
+                current.points[team] = current.points.get(team, 0) + pts
+        stints.append(_closed(current, 0.0))
+        carried = {team: list(lineup) for team, lineup in floor.items()}
+    return stints
+
+
+def _owed(box: pd.DataFrame | None, stints: list[Stint]) -> dict[int, float]:
+    """Box-score seconds (whole minutes in the game logs) not yet played in `stints`."""
+    if box is None or box.empty:
+        return {}
+    played = player_seconds(stints)
+    minutes = box.set_index("player_id")["min"].fillna(0).astype("float64")
+    return {int(p): 60 * m - played.get(int(p), 0.0) for p, m in minutes.items()}
+
+
+def _closed(stint: Stint, clock: float) -> Stint:
+    stint.end_clock = clock
+    return stint
+
+
+def _frozen(floor: dict[int, list[int]]) -> dict[int, tuple[int, ...]]:
+    return {team: tuple(sorted(lineup)) for team, lineup in floor.items()}
+
+
+def _periods(rows: list) -> Iterator[tuple[int, list]]:
+    group: list = []
+    for row in rows:
+        if group and row.period != group[0].period:
+            yield int(group[0].period), group
+            group = []
+        group.append(row)
+    if group:
+        yield int(group[0].period), group
+
+
+def _by_minutes(box: pd.DataFrame | None) -> dict[int, list[int]]:
+    if box is None or box.empty:
+        return {}
+    ordered = box.sort_values("min", ascending=False, kind="stable")
+    return {
+        int(team): [int(p) for p in rows["player_id"]] for team, rows in ordered.groupby("team_id")
+    }
+
+
+def player_seconds(stints: list[Stint]) -> dict[int, float]:
+    """Seconds on the floor per player, from the stints."""
+    seconds: dict[int, float] = {}
+    for stint in stints:
+        for lineup in stint.lineups.values():
+            for player in lineup:
+                seconds[player] = seconds.get(player, 0.0) + stint.start_clock - stint.end_clock
+    return seconds
+
+
+def minutes_off(stints: list[Stint], box: pd.DataFrame | None) -> list[int]:
+    """Players whose stint seconds are a minute or more from the box score's whole minutes."""
+    if box is None or box.empty:
+        return []
+    seconds = player_seconds(stints)
+    minutes = box.set_index("player_id")["min"].fillna(0).astype("float64")
+    players = set(seconds) | {int(p) for p, m in minutes.items() if m > 0}
+    return sorted(p for p in players if abs(seconds.get(p, 0.0) / 60 - minutes.get(p, 0.0)) >= 1)
+
+
+def rotation(stints: list[Stint]) -> dict[int, list[tuple[int, int]]]:
+    """Each player's time on the floor as GameRotation gives it: (in, out) in tenths of a second
+    from tip-off, stints that touch (across a period break too) joined."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for stint in stints:
+        begin = round(10 * elapsed(stint.period, stint.start_clock))
+        end = round(10 * elapsed(stint.period, stint.end_clock))
+        for lineup in stint.lineups.values():
+            for player in lineup:
+                mine = spans.setdefault(player, [])
+                if mine and mine[-1][1] == begin:
+                    mine[-1] = (mine[-1][0], end)
+                else:
+                    mine.append((begin, end))
+    return spans
+
+
+@dataclass
+class Possession:
+    period: int
+    offense: int
+    start_action: int
+    start_clock: float
+    end_action: int = 0
+    end_clock: float = 0.0
+    end_reason: str = "end of period"
+    points: int = 0
+
+
+def _ball_team(row) -> int | None:
+    """The team an event shows with the ball, or None if the event says nothing about it."""
+    if row.action_type not in _BALL_EVENTS or pd.isna(row.team_id):
+        return None
+    if row.action_type == "Free Throw" and "Technical" in str(row.sub_type):
+        return None
+    return int(row.team_id)
+
+
+def _reason(row) -> str:
+    if row.action_type == "Made Shot":
+        return "made field goal"
+    if row.action_type == "Free Throw":
+        return "free throw"
+    if row.action_type == "Turnover":
+        return "turnover"
+    if row.action_type == "Missed Shot":
+        return "missed field goal"
+    return "rebound"
+
+
+def game_possessions(events: pd.DataFrame, home: int, away: int) -> list[Possession]:
+    """Every possession of one game: who had the ball, from which event to which, how it ended."""
+    rows = list(events.sort_values("action_id").itertuples(index=False))
+    points = _points(rows, home, away)
+    found: list[Possession] = []
+    latest: dict[int, Possession] = {}
+    for period, group in _periods(rows):
+        current: Possession | None = None
+        last_ball = None
+        offset = rows.index(group[0])
+        for i, row in enumerate(group):
+            team = _ball_team(row)
+            # a defensive rebound starts the rebounder's possession; any other event of the
+            # other team means the ball changed hands before it
+            if team is not None and (current is None or team != current.offense):
+                if current is not None and last_ball is not None:
+                    current.end_action, current.end_clock = (
+                        last_ball.action_id,
+                        float(last_ball.clock),
+                    )
+                    current.end_reason = _reason(last_ball)
+                    found.append(current)
+                current = Possession(period, team, row.action_id, float(row.clock))
+            if current is not None:
+                latest[current.offense] = current
+            for scorer, pts in points[offset + i].items():
+                if pts and scorer in latest:  # a technical free throw: the scorer's latest
+                    latest[scorer].points += pts
+            if team is not None:
+                last_ball = row
+        if current is not None:
+            current.end_action = group[-1].action_id
+            current.end_clock = 0.0
+            current.end_reason = "end of period"
+            found.append(current)
+    return found
+
+
+def _teams(game: pd.DataFrame) -> tuple[int, int]:
+    sides = game.dropna(subset=["team_id", "location"]).drop_duplicates("location")
+    by_side = dict(zip(sides["location"], sides["team_id"].astype(int), strict=True))
+    return by_side["h"], by_side["v"]
+
+
+def _stint_rows(game_id: str, home: int, away: int, stints: list[Stint]) -> list[dict]:
+    rows = []
+    for number, stint in enumerate(stints, start=1):
+        row = {
+            "game_id": game_id,
+            "stint": number,
+            "period": stint.period,
+            "start_clock": stint.start_clock,
+            "end_clock": stint.end_clock,
+            "start_elapsed": elapsed(stint.period, stint.start_clock),
+            "seconds": stint.start_clock - stint.end_clock,
+            "home_team_id": home,
+            "away_team_id": away,
+            "home_pts": stint.points.get(home, 0),
+            "away_pts": stint.points.get(away, 0),
+        }
+        for side, team in (("home", home), ("away", away)):
+            for slot, player in enumerate(stint.lineups[team], start=1):
+                row[f"{side}_player_{slot}"] = player
+        rows.append(row)
+    return rows
+
+
+def _possession_rows(game_id: str, home: int, away: int, found: list[Possession]) -> list[dict]:
+    return [
+        {
+            "game_id": game_id,
+            "possession": number,
+            "period": p.period,
+            "offense_team_id": p.offense,
+            "defense_team_id": away if p.offense == home else home,
+            "start_action_id": p.start_action,
+            "end_action_id": p.end_action,
+            "start_clock": p.start_clock,
+            "end_clock": p.end_clock,
+            "pts": p.points,
+            "end_reason": p.end_reason,
+        }
+        for number, p in enumerate(found, start=1)
+    ]
+
+
+def _stint_possessions(stints: pd.DataFrame, possessions: pd.DataFrame) -> pd.DataFrame:
+    """Possessions per stint and offense side, by the stint in which each possession began."""
+    if stints.empty or possessions.empty:
+        return stints.assign(home_poss=0, away_poss=0)
+    starts = possessions.assign(
+        at=[
+            elapsed(p, c)
+            for p, c in zip(possessions["period"], possessions["start_clock"], strict=True)
+        ]
+    ).sort_values("at")
+    bounds = stints.sort_values("start_elapsed")
+    located = pd.merge_asof(
+        starts,
+        bounds[["game_id", "start_elapsed", "stint"]],
+        left_on="at",
+        right_on="start_elapsed",
+        by="game_id",
+        direction="backward",
+    )
+    home_team = stints.set_index("game_id")["home_team_id"].groupby(level=0).first()
+    located["side"] = (located["offense_team_id"] == located["game_id"].map(home_team)).map(
+        {True: "home_poss", False: "away_poss"}
+    )
+    counts = located.groupby(["game_id", "stint", "side"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=["home_poss", "away_poss"], fill_value=0).reset_index()
+    return stints.merge(counts, on=["game_id", "stint"], how="left").fillna(
+        {"home_poss": 0, "away_poss": 0}
+    )
+
+
+def lineups_and_possessions(
+    events: pd.DataFrame, player_box: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """play_by_play rows (and player_boxscores: names and minutes) to lineup_stints and
+    possessions rows, and the games left out: lineups that could not be inferred or that the
+    box-score minutes contradict are named, never published as a guess."""
+    stint_rows: list[dict] = []
+    possession_rows: list[dict] = []
+    failed: list[str] = []
+    boxes = dict(iter(player_box.groupby("game_id"))) if player_box is not None else {}
+    dates = events.drop_duplicates("game_id").set_index("game_id")["game_date"]
+    for game_id, game in events.groupby("game_id", sort=True):
+        home, away = _teams(game)
+        # possessions need no lineups: every game has them
+        possession_rows += _possession_rows(game_id, home, away, game_possessions(game, home, away))
+        box = boxes.get(game_id)
+        try:
+            stints = game_stints(game, home, away, box)
+        except LineupError as exc:
+            failed.append(f"{game_id}: {exc}")
+            continue
+        off = minutes_off(stints, box)
+        if off:  # never publish lineups the box score contradicts
+            failed.append(f"{game_id}: minutes differ from the box score for {off}")
+            continue
+        stint_rows += _stint_rows(game_id, home, away, stints)
+    stints_frame = pd.DataFrame(stint_rows, columns=[*LINEUP_STINTS.names])
+    possessions_frame = pd.DataFrame(possession_rows, columns=[*POSSESSIONS.names])
+    for frame in (stints_frame, possessions_frame):
+        frame["game_date"] = frame["game_id"].map(dates)
+    stints_frame = _stint_possessions(
+        stints_frame.drop(columns=["home_poss", "away_poss"]), possessions_frame
+    )
+    stints_frame = (
+        with_season(stints_frame) if len(stints_frame) else stints_frame.assign(season=None)
+    )
+    possessions_frame = (
+        with_season(possessions_frame)
+        if len(possessions_frame)
+        else possessions_frame.assign(season=None)
+    )
+    return conform(LINEUP_STINTS, stints_frame), conform(POSSESSIONS, possessions_frame), failed
