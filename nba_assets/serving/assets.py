@@ -19,6 +19,9 @@ from nba_assets.serving.models import SERVED
 from nba_assets.settings import Settings
 
 SERVING_GROUP = "serving"
+#: Mirror every partition whose warehouse table was updated, not only the latest day (eager's
+#: default): the morning run corrects the last 8 days, and all 8 must follow (one ranged run).
+MIRROR = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
 COUNT_CHECK = "row_counts_match_warehouse"
 _PARTITIONS: dict[str, dg.PartitionsDefinition | None] = {
     "teams": None,
@@ -90,6 +93,7 @@ def build_serving_asset(table: str) -> dg.AssetsDefinition:
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         kinds={"postgres"},
+        automation_condition=MIRROR,
         owners=["team:data-eng"],
         metadata={"dagster/column_schema": TABLES[table].table_schema()},
         description=f"`{table}` in the serving PostgreSQL: its range replaced in one transaction.",
