@@ -21,6 +21,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     downgrade = actions.add_parser("downgrade", help="migrate back (default: one revision)")
     downgrade.add_argument("revision", nargs="?", default="-1", help="e.g. -1, 0001, base")
     actions.add_parser("current", help="the database's revision and the migrations' head")
+    revision = actions.add_parser(
+        "revision", help="write the next migration from the models (database at head)"
+    )
+    revision.add_argument("-m", "--message", required=True)
     rebuild = actions.add_parser(
         "rebuild", help="reload every served table from the warehouse (disaster recovery)"
     )
@@ -59,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         at = database.current(engine)
         state = "up to date" if at == database.head() else "behind: run `nba-assets db upgrade`"
         print(f"{where}: at {at or 'base (no tables)'}, head {database.head()} ({state})")
+    elif args.db_command == "revision":
+        database.upgrade(engine, schema)
+        print(f"wrote {database.revision(engine, schema, args.message)}: review it, then commit")
     else:
         return rebuild(args, settings.serving_dsn, schema, args.warehouse or settings.warehouse)
     return 0
