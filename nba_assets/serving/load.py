@@ -10,6 +10,7 @@ season of Arrow rows whatever the range. The range's predicate is the warehouse'
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import time
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
 from nba_assets import reader
 from nba_assets.io import delta
 from nba_assets.io.delta import SEASON, Selection
+from nba_assets.partitions import season_of, season_start_year
 from nba_assets.schemas import TABLES, TableSpec
 from nba_assets.serving.models import MODELS, SERVED, columns
 
@@ -259,13 +261,37 @@ def warehouse_counts(
 def served_counts(
     connection: Connection, spec: TableSpec, seasons: list[str] | None
 ) -> dict[str, int]:
-    """Rows per season in PostgreSQL, as `warehouse_counts` gives them."""
+    """Rows per season in PostgreSQL, as `warehouse_counts` gives them.
+
+    Each season is counted inside its game-date bounds too, so the game_date index finds its
+    rows: play-by-play has no season index, and a season filter alone reads every season.
+    """
     name = _ident(spec.name)
     if not by_season(spec):
         return {"all": int(connection.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one())}
-    where = "" if seasons is None else f" WHERE {SEASON} IN ({_listed(seasons)})"
-    result = connection.exec_driver_sql(f"SELECT {SEASON}, count(*) FROM {name}{where} GROUP BY 1")
-    return {str(s): int(n) for s, n in result}
+    if seasons is None:
+        result = connection.exec_driver_sql(f"SELECT {SEASON}, count(*) FROM {name} GROUP BY 1")
+        return {str(s): int(n) for s, n in result}
+    counts = {}
+    for season in seasons:
+        where = f"{SEASON} = {_quote(season)}"
+        if "game_date" in spec.names:
+            first, last = season_bounds(season)
+            where += f" AND game_date BETWEEN '{first}' AND '{last}'"
+        sql = f"SELECT count(*) FROM {name} WHERE {where}"
+        found = int(connection.exec_driver_sql(sql).scalar_one())
+        if found:
+            counts[season] = found
+    return counts
+
+
+@functools.cache
+def season_bounds(season: str) -> tuple[dt.date, dt.date]:
+    """The first and last date `season_of` gives to `season` (the calendar's one rule)."""
+    year = season_start_year(season)
+    days = (dt.date(year, 1, 1) + dt.timedelta(n) for n in range(731))
+    mine = [day for day in days if season_of(day) == season]
+    return mine[0], mine[-1]
 
 
 def _listed(values: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -117,3 +118,28 @@ def test_the_serving_group_exists_only_with_a_dsn():
     assert pg_assets(Settings()) == set()
     served = pg_assets(Settings(serving_dsn="postgresql://u@h/db"))
     assert served == {f"pg_{t}" for t in SERVED}
+
+
+def test_a_serving_step_with_a_wrong_dsn_fails_at_resource_setup(tmp_path):
+    from nba_assets.assets.reference import teams
+    from nba_assets.serving.assets import ServingDatabase, build_serving_asset
+
+    wrong = ServingDatabase(
+        dsn="postgresql://postgres@127.0.0.1:1/nba", warehouse=str(tmp_path / "none")
+    )
+    result = dg.materialize(
+        [build_serving_asset("teams"), teams.to_source_asset()],
+        resources={"serving": wrong},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE")
+    error = failure.event_specific_data.error
+    messages = []
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    assert any(
+        "serving database 127.0.0.1:1/nba (user postgres) is unavailable" in m for m in messages
+    )
+    assert result.get_asset_materialization_events() == []
