@@ -14,6 +14,7 @@ from nba_assets.automation import build_schedules
 from nba_assets.health import health_job, health_schedule
 from nba_assets.io.manager import DeltaIOManager
 from nba_assets.maintenance import table_maintenance_job, table_maintenance_sensor
+from nba_assets.recovery import recovering
 from nba_assets.schemas import TABLES
 from nba_assets.serving.assets import build_serving_definitions
 from nba_assets.settings import Settings
@@ -108,6 +109,8 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
         # Delta optimize + vacuum after new box-score / play-by-play commits
         sensors=[table_maintenance_sensor],
         resources=build_resources(settings),
+        # each run first frees the nba_api slots of killed local runs (no `nba-assets recover`)
+        executor=recovering(dg.multiprocess_executor),
     )
 
 

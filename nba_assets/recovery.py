@@ -5,6 +5,11 @@ and keeps its slot in the `nba_api` pool, and every later API step waits for tha
 forever. Dagster frees slots only for finished runs (run monitoring), and cannot tell that
 a local run worker died, so this marks such runs failed and frees their slots.
 
+Nobody has to run it by hand: every run frees what dead runs hold before its steps ask for
+the pool (`release_before_steps`, from the API client's setup in an in-process run and from
+the executor in a multiprocess one), and says at INFO which run holds the pool when a step
+will wait. `nba-assets recover` stays for a run that nothing follows.
+
 A process id means something only on the machine that owns it. On a shared instance
 (PostgreSQL) other machines' runs are in the same run storage, so each run worker records
 its host in a run tag, and recovery touches only runs recorded by this host. Under a
@@ -16,9 +21,12 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
+from dagster._core.executor.base import Executor
 from dagster._core.launcher import DefaultRunLauncher
 
 _IN_FLIGHT = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -90,3 +98,75 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         released.append(run.run_id)
     return released
+
+
+def pool_holders(instance: dg.DagsterInstance, pool: str) -> list[str]:
+    """Runs holding a slot of `pool` now."""
+    info = instance.event_log_storage.get_concurrency_info(pool)
+    return sorted({slot.run_id for slot in info.claimed_slots})
+
+
+def release_before_steps(
+    instance: dg.DagsterInstance | None, run_id: str | None, log: Any, pool: str = "nba_api"
+) -> list[str]:
+    """Before this run's steps claim `pool`: free what dead local runs hold (no `recover`
+    needed), then say at INFO who still holds it, so a wait is never silent."""
+    if instance is None:
+        return []
+    released = release_dead_runs(instance)
+    for dead in released:
+        log.info(
+            f"released run {dead}: its worker process on {this_host()} is gone "
+            f"(marked failed, its {pool} pool slot freed)"
+        )
+    others = [r for r in pool_holders(instance, pool) if r != run_id]
+    if others:
+        log.info(
+            f"pool {pool} is held by run(s) {', '.join(others)} (alive): this run's API steps "
+            "wait until they finish"
+        )
+    return released
+
+
+def worker_gone(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether this step runs in a child of a run worker that no longer exists (the CLI or
+    run process was killed while the step went on): such a step must not publish."""
+    pid = _worker_pid(instance, run_id)
+    return pid is not None and pid != os.getpid() and not _alive(pid)
+
+
+class _Recovering(Executor):
+    """An executor that, before any step claims a pool, records this host on the run and
+    frees what dead local runs hold (in the run worker, so even a run killed before its
+    first step started is recognised later)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+
+    @property
+    def retries(self) -> Any:
+        return self.inner.retries
+
+    @property
+    def step_dependency_config(self) -> Any:
+        return self.inner.step_dependency_config
+
+    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
+        record_worker_host(plan_context.instance, plan_context.run_id)
+        release_before_steps(plan_context.instance, plan_context.run_id, plan_context.log)
+        yield from self.inner.execute(plan_context, execution_plan)
+
+
+def recovering(base: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
+    """`base`, but each run first frees the pool slots of dead local runs."""
+
+    def create(init_context: Any) -> Executor:
+        return _Recovering(base.executor_creation_fn(init_context))
+
+    return dg.ExecutorDefinition(
+        name=base.name,
+        config_schema=base.config_schema,
+        executor_creation_fn=create,
+        requirements=base._requirements_fn,  # no public accessor
+        description=base.description,
+    )

@@ -116,10 +116,13 @@ class NbaStatsClient(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # before any request: a wrong bucket or dead endpoint must not cost an API call
         from nba_assets.io.storage import check_warehouse
-        from nba_assets.recovery import record_worker_host
+        from nba_assets.recovery import record_worker_host, release_before_steps
 
         check_warehouse(self.warehouse)
         record_worker_host(context.instance, context.run_id)
+        # in an in-process run resources start before any step claims the pool: a killed
+        # run's slot is freed here, with no `nba-assets recover`
+        release_before_steps(context.instance, context.run_id, context.log, API_POOL)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._session is not None:

@@ -1,0 +1,80 @@
+"""A run killed with SIGKILL (CLI and step process) does not block the next: no `recover`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from nba_assets.cli import LOCAL_INSTANCE_YAML
+from nba_assets.source.client import API_POOL
+from nba_assets_tests.conftest import REPO
+
+DAY = "2024-11-01"
+
+
+def materialize(home: Path, warehouse: Path, server_url: str) -> subprocess.Popen:
+    """The real `dagster asset materialize` (multiprocess executor: a run worker and a step
+    process), in its own process group so one kill takes both."""
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_ASSETS_WAREHOUSE": str(warehouse),
+        "NBA_STATS_BASE_URL": server_url,
+        "NBA_ASSETS_SOURCE": "live",
+        "NBA_ASSETS_MIN_REQUEST_INTERVAL": "0",
+        "NBA_ASSETS_MAX_ATTEMPTS": "1",
+    }
+    command = [str(REPO / ".venv" / "bin" / "dagster"), "asset", "materialize"]
+    command += ["-m", "nba_assets.definitions", "--select", "team_boxscores", "--partition", DAY]
+    return subprocess.Popen(
+        command, env=env, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.slow
+def test_rerun_after_sigkill_of_cli_and_step_needs_no_recover(synthetic, tmp_path):
+    home, warehouse = tmp_path / "home", tmp_path / "warehouse"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    synthetic.faults.update({"hang": 1, "hang_seconds": 60})  # the first request never ends
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # its storage made once, here
+        first = materialize(home, warehouse, synthetic.url)
+
+        def holders() -> list[str]:
+            info = instance.event_log_storage.get_concurrency_info(API_POOL)
+            return [slot.run_id for slot in info.claimed_slots]
+
+        try:
+            # the step holds the pool slot and its request hangs on the server
+            assert wait_for(lambda: holders() and synthetic.faults.hang == 0, 120)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)  # the CLI (run worker) and its step process
+            first.wait()
+        [killed] = holders()
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED
+
+        second = materialize(home, warehouse, synthetic.url)
+        try:
+            out, _ = second.communicate(timeout=150)
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+        assert second.returncode == 0, out[-2000:]
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
+        assert holders() == []
