@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--last-season", default="2025-26")
     parser.add_argument("--events", type=int, default=480, help="play-by-play rows per game")
     parser.add_argument("--data", help="warehouse directory to keep and reuse")
+    parser.add_argument("--skip-rebuild", action="store_true", help="load and tick only")
     args = parser.parse_args()
     warehouse = args.data or tempfile.mkdtemp(prefix="nba-serving-bench-")
     seasons = seasons_ending(args.last_season, args.seasons)
@@ -174,7 +175,8 @@ def main() -> None:
         last = dt.date(season_start_year(seasons[-1]) + 1, 1, 15)
         tick = Selection.days(last - dt.timedelta(days=7), last)
         run_pass("tick", engine, warehouse, tick, truncate=False)
-        run_pass("rebuild", engine, warehouse, Selection(), truncate=True)
+        if not args.skip_rebuild:
+            run_pass("rebuild", engine, warehouse, Selection(), truncate=True)
         print(f"  machine load after: {os.getloadavg()[0]:.1f} (2 cores)")
     finally:
         drop_database(name)
