@@ -1,7 +1,8 @@
 """`nba-assets health`: every Delta table checked against its own log and the Dagster instance.
 
 Per table: every data file of the current version exists with the size its log records,
-its Parquet footer holds the rows the log counts, and it reads end to end. Data files no
+its bytes have the sha256 recorded when its commit added them (`io/checksums.py`), its
+Parquet footer holds the rows the log counts, and every page of it decodes. Data files no
 version in the log names are orphans (younger than an hour they may belong to a commit in
 progress: noted, not a problem). Versions whose files are gone cannot be time-travelled to:
 a problem inside the retention window (`NBA_ASSETS_RETENTION_DAYS`, vacuum promises those),
@@ -12,6 +13,7 @@ problem.
 """
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import re
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from nba_assets.io import delta
+from nba_assets.io import checksums, delta
 from nba_assets.io.storage import as_upath
 from nba_assets.maintenance import retention_days, warehouse_tables
 from nba_assets.migrate import DAY_FILE, SEASON_FILE, find_old_layout, migration_commit
@@ -41,8 +43,8 @@ _COMMIT = re.compile(r"^(\d{20})\.json$")
 
 @dataclass(frozen=True)
 class Problem:
-    # missing | size | row_count | unreadable | orphan | unreachable | behind | table_missing
-    # | not_migrated
+    # missing | size | checksum | row_count | unreadable | orphan | unreachable | behind
+    # | table_missing | not_migrated
     kind: str
     path: str
     detail: str
@@ -172,18 +174,27 @@ def _modified(info: dict[str, Any]) -> dt.datetime:
 def read_through(path: UPath) -> int:
     """Read a Parquet file's every row group; returns the rows its footer declares."""
     with path.open("rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        for group in range(parquet.num_row_groups):
-            parquet.read_row_group(group, use_threads=False)
-        return parquet.metadata.num_rows
+        return _read_every_page(pq.ParquetFile(handle))
+
+
+def _read_every_page(parquet: pq.ParquetFile) -> int:
+    """Decode every column of every row group (so every data page); the footer's row count."""
+    for group in range(parquet.num_row_groups):
+        parquet.read_row_group(group, use_threads=False)
+    return parquet.metadata.num_rows
 
 
 def check_current_files(
-    root: UPath, table: str, delta_table: Any, listed: dict[str, Listed]
+    root: UPath,
+    table: str,
+    delta_table: Any,
+    listed: dict[str, Listed],
+    sums: dict[str, str] | None = None,
 ) -> tuple[list[Problem], int]:
-    """Each file of the current version: there, its logged size, its logged rows, readable."""
+    """Each file of the current version: there, its logged size, the sha256 recorded at its
+    commit, its logged rows, every page readable."""
     actions = pa.table(delta_table.get_add_actions(flatten=True))
-    problems, rows = [], 0
+    problems, rows, sums = [], 0, sums or {}
     for path, size, records in zip(
         *(actions.column(c).to_pylist() for c in ("path", "size_bytes", "num_records")),
         strict=True,
@@ -196,17 +207,25 @@ def check_current_files(
             detail = f"{listed[path].size} bytes on storage, the log records {size}"
             problems.append(Problem("size", where, detail))
         else:
-            problems += _check_readable(root / path, where, records)
+            problems += _check_content(root / path, where, records, sums.get(path))
     return problems, rows
 
 
-def _check_readable(path: UPath, where: str, records: int | None) -> list[Problem]:
+def _check_content(
+    path: UPath, where: str, records: int | None, recorded: str | None
+) -> list[Problem]:
+    """One read: every page decodes, then the bytes' sha256 against the one recorded at commit
+    (a file that still reads but whose values changed, same size and row count, is caught)."""
+    data = path.read_bytes()
     try:
-        declared = read_through(path)
+        declared = _read_every_page(pq.ParquetFile(pa.BufferReader(data)))
     except Exception as exc:  # pyarrow names what it could not read
         return [Problem("unreadable", where, f"does not read as Parquet ({exc})")]
     if records is not None and declared != records:
         return [Problem("row_count", where, f"holds {declared} rows, the log records {records}")]
+    if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
+        detail = "reads, but its bytes changed since its commit (sha256 differs from the record)"
+        return [Problem("checksum", where, detail)]
     return []
 
 
@@ -220,17 +239,28 @@ def check_table(
     root = as_upath(delta.table_uri(warehouse, table))
     current = delta.open_table(warehouse, table)
     listed = list_data_files(root)
-    problems, rows = check_current_files(root, table, current, listed)
+    sums = checksums.recorded(str(root))
+    problems, rows = check_current_files(root, table, current, listed, sums)
     log = read_log(root)
     summary = TableHealth(table, current.version(), len(current.file_uris()), rows, len(log))
+    unrecorded = [p for p in current.file_uris() if p.rsplit("/", 1)[-1] not in _names(sums)]
     found = replay(warehouse, table, log, set(listed))
     summary.oldest_reachable_version = found.oldest_reachable
     notes: list[str] = []
+    if unrecorded:
+        notes.append(
+            f"{table}: {len(unrecorded)} file(s) committed without a recorded sha256 (before "
+            "checksums, or by a writer that records none): read through, bytes not verified"
+        )
     problems += _orphans(table, listed, found.referenced, now, notes)
     promised_from = _promised_from(log, now - dt.timedelta(days=retention))
     gone = [g for g in found.gone if g[0] != current.version()]  # its files are checked above
     problems += _unreachable_problems(table, gone, promised_from, retention, notes)
     return summary, problems, notes
+
+
+def _names(sums: dict[str, str]) -> set[str]:
+    return {path.rsplit("/", 1)[-1] for path in sums}
 
 
 def _orphans(

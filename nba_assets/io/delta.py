@@ -460,6 +460,7 @@ def replace(
             raise commit_failure(spec, selection, uri, current, exc) from exc
     else:
         entry = find_commit(DeltaTable(uri, storage_options=options), commit_id)
+    record_checksums(uri, options, int(entry["version"]))
     metrics = entry.get("operationMetrics", {})
     return Commit(
         uri,
@@ -470,6 +471,13 @@ def replace(
         files_added=int(metrics.get("num_added_files", 0) or 0),
         files_removed=int(metrics.get("num_removed_files", 0) or 0),
     )
+
+
+def record_checksums(uri: str, options: dict[str, str] | None, version: int | None) -> None:
+    """The sha256 of the files `version` added, beside the log (`health` verifies them)."""
+    from nba_assets.io import checksums
+
+    checksums.record(uri, DeltaTable(uri, version=version, storage_options=options))
 
 
 class PublishError(RuntimeError):
@@ -653,11 +661,14 @@ def compact(warehouse: str, table: str, max_files: int = 1) -> dict[str, Any]:
         metrics = delta.optimize.compact(
             partition_filters=[(SEASON, "in", crowded)], commit_properties=properties
         )
+    compacted = open_table(warehouse, table)
+    uri = table_uri(warehouse, table)
+    record_checksums(uri, storage_options(uri), None)
     return {
         "seasons_compacted": crowded,
         "files_removed": metrics.get("numFilesRemoved", 0),
         "files_added": metrics.get("numFilesAdded", 0),
-        "delta_version": open_table(warehouse, table).version(),
+        "delta_version": compacted.version(),
     }
 
 

@@ -53,6 +53,7 @@ from nba_assets.io.delta import (
     Selection,
     find_commit,
     layout,
+    record_checksums,
     scan,
     storage_options,
     table_uri,
@@ -258,6 +259,7 @@ class StagedRange:
 
     def _committed(self, commit_id: str, added: int, removed: int) -> Commit:
         entry = find_commit(DeltaTable(self.uri, storage_options=self.options), commit_id)
+        record_checksums(self.uri, self.options, int(entry["version"]))
         replaced = sum(self.seasons[s].published for s in self.changed)
         return Commit(self.uri, int(entry["version"]), False, self.rows, replaced, added, removed)
 
