@@ -1,4 +1,5 @@
-"""Schedules with per-asset cadence: box scores daily, players weekly, teams yearly.
+"""Schedules with per-asset cadence: box scores and the season schedule daily, players weekly,
+teams yearly.
 
 Every schedule reads the one season calendar (`nba_assets.partitions`): nothing runs in the
 off-season, and the box-score run covers yesterday plus the correction window in ONE ranged
@@ -13,6 +14,7 @@ import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP
 from nba_assets.assets.reference import players, teams
+from nba_assets.assets.schedule import schedule
 from nba_assets.partitions import (
     GAME_DATE_TIMEZONE,
     current_season,
@@ -113,9 +115,32 @@ def build_teams_schedule(hour: int = DEFAULT_MORNING_HOUR) -> dg.ScheduleDefinit
     return yearly_teams_schedule
 
 
+def build_schedule_refresh(hour: int = DEFAULT_MORNING_HOUR) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="daily_schedule_refresh",
+        # every day at (`hour` - 1):00 New York time, before the box-score run audits against it
+        cron_schedule=f"0 {(hour - 1) % 24} * * *",
+        execution_timezone=GAME_DATE_TIMEZONE,
+        target=dg.AssetSelection.assets(schedule),
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="The season schedule (one request) every in-season morning: the "
+        "box-score audit's yardstick of completeness stays current.",
+    )
+    def daily_schedule_refresh(context: dg.ScheduleEvaluationContext):
+        today = _local_date(context)
+        yesterday = today - dt.timedelta(days=1)
+        if not (in_season(today) or in_season(yesterday)):
+            return dg.SkipReason(f"off-season: no games on {yesterday} or {today}")
+        season = season_of(yesterday if in_season(yesterday) else today)
+        return dg.RunRequest(run_key=f"schedule:{today}", partition_key=season)
+
+    return daily_schedule_refresh
+
+
 def build_schedules(hour: int, correction_days: int) -> list[dg.ScheduleDefinition]:
     return [
         build_daily_boxscores_schedule(hour, correction_days),
+        build_schedule_refresh(hour),
         build_players_schedule(hour),
         build_teams_schedule(hour),
     ]

@@ -28,7 +28,7 @@ concurrency:
     default_limit: 1
 run_monitoring:
   # with `dagster dev` (its daemon), a run that ended by being terminated in the UI gives its
-  # pool slot back; a run whose process was killed outright needs `nba-assets recover`
+  # pool slot back; a run whose process was killed outright is released by the next run
   enabled: true
   free_slots_after_run_end_seconds: 10
 """
@@ -68,13 +68,19 @@ def run_demo(season: str, start: str, end: str) -> int:
             run_config={**quiet, "ops": {"players": {"config": {"season": season}}}},
             raise_on_error=False,
         )
+        # the season schedule first: the box-score audit proves completeness against it
+        season_schedule = defs.resolve_job_def(
+            defs.resolve_schedule_def("daily_schedule_refresh").job_name
+        ).execute_in_process(
+            instance=instance, run_config=quiet, partition_key=season, raise_on_error=False
+        )
         boxscores = defs.resolve_job_def("boxscores_job").execute_in_process(
             instance=instance,
             run_config=quiet,
             tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
             raise_on_error=False,
         )
-        results = [reference, boxscores]
+        results = [reference, season_schedule, boxscores]
         for result in results:
             _print_summary(result)
     elapsed = time.monotonic() - began
@@ -102,7 +108,10 @@ def _print_summary(result) -> None:
     for asset, materializations in by_asset.items():
         meta = {k: getattr(v, "value", v) for k, v in materializations[0].metadata.items()}
         meta.update({k: getattr(v, "value", v) for k, v in summaries.get(asset, {}).items()})
-        rows = sum(m.metadata["dagster/row_count"].value for m in materializations)
+        rows = sum(
+            getattr(m.metadata.get("dagster/row_count", m.metadata.get("games")), "value", 0)
+            for m in materializations
+        )
         days = (
             f"{len(materializations)} partitions"
             if materializations[0].partition

@@ -74,3 +74,19 @@ def test_schedule_settings_are_read_and_checked():
     assert (settings.schedule_hour, settings.correction_days) == (7, 3)
     with pytest.raises(ValueError, match="NBA_ASSETS_SCHEDULE_HOUR"):
         Settings.from_env({"NBA_ASSETS_SCHEDULE_HOUR": "25"})
+
+
+def test_season_schedule_refreshed_every_in_season_morning_before_the_box_scores():
+    refresh = defs.resolve_schedule_def("daily_schedule_refresh")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 1, 15, 5, tzinfo=EASTERN),
+        repository_def=defs.get_repository_def(),  # a partition key is checked against it
+    )
+    [request] = refresh.evaluate_tick(context).run_requests
+    assert request.partition_key == "2025-26" and request.run_key == "schedule:2026-01-15"
+    schedule = defs.resolve_schedule_def("daily_schedule_refresh")
+    assert schedule.cron_schedule == "0 5 * * *"
+    job = defs.resolve_job_def(schedule.job_name)
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {"schedule"}
+    off = tick("daily_schedule_refresh", dt.datetime(2025, 8, 10, 5, tzinfo=EASTERN))
+    assert off.run_requests == [] and "off-season" in off.skip_message
