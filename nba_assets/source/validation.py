@@ -102,4 +102,9 @@ def _validate_nested(
                 params=params,
                 first_bytes=text,
             )
+        # a finished game's play-by-play is never empty: an empty list is a bad answer, retried
+        # and never archived (a later run would otherwise replay it instead of asking again)
+        empty = [f for f in fields if isinstance(entry[f], list) and not entry[f]]
+        if empty:
+            raise malformed(f"{name!r} has an empty {', '.join(empty)} list")
     return body
