@@ -27,11 +27,12 @@ demo: setup
 	$(BIN)/nba-assets demo
 
 # The UI over the same instance and warehouse the demo wrote (DAGSTER_HOME, NBA_ASSETS_SOURCE above),
-# on loopback only: `make ui NBA_ASSETS_SOURCE=replay UI_PORT=3001`.
+# on loopback only, through `dg dev` (the project in pyproject.toml):
+# `make ui NBA_ASSETS_SOURCE=replay UI_PORT=3001`.
 UI_PORT ?= 3000
 ui: setup
 	$(BIN)/python -c "from nba_assets.cli import ensure_instance_home; ensure_instance_home()"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $(BIN)/dg dev -h 127.0.0.1 -p $(UI_PORT)
 
 test: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
