@@ -336,6 +336,29 @@ def _sums_differ(players: pd.DataFrame, team: pd.DataFrame) -> tuple[pd.MultiInd
     return merged.index[wrong], differing
 
 
+def _home_away_marked_once(data: AuditInput) -> Outcome:
+    """Per game, one row says 'vs.' (home) and the other '@' (away). The real 2025-26 log
+    lists 0022500147 as 'DAL @ DET' and 'DET @ DAL'; home/away is the schedule's to say."""
+    frame = data.frame
+    home = frame["matchup"].astype("string").str.contains(" vs. ", regex=False, na=False)
+    per_game = home.groupby(frame["game_id"]).agg(["sum", "size"])
+    wrong = per_game.index[(per_game["size"] == 2) & (per_game["sum"] != 1)]
+    bad = frame[frame["game_id"].isin(set(wrong))]
+    if bad.empty:
+        return Outcome(bad)
+    named = {}
+    if data.schedule is not None:
+        named = data.schedule.set_index("game_id")["matchup"].to_dict()
+    detail = ", ".join(
+        f"{g} ({' / '.join(bad.loc[bad['game_id'] == g, 'matchup'])}"
+        + (f"; schedule: {named[g]}" if g in named else "")
+        + ")"
+        for g in list(wrong)[:5]
+    )
+    says = f"{len(wrong)} game(s) whose matchup strings do not mark one home and one away team: {detail}"
+    return Outcome(bad, says)
+
+
 def _players_sum_to_team(frame: pd.DataFrame, other: pd.DataFrame, data: AuditInput) -> Outcome:
     players, team = (frame, other) if _is_player(data.spec) else (other, frame)
     keys, differing = _sums_differ(players, team)
@@ -461,8 +484,10 @@ def _scheduled_games_present(data: AuditInput) -> Outcome:
         seasons = _seasons_of(data)
         return Outcome(
             data.frame.iloc[:0],
-            skipped=f"`schedule` is not materialized for {seasons}: materialize schedule "
-            f"partition(s) {seasons}, then rerun these days",
+            skipped=f"`schedule` (ScheduleLeagueV2) is not materialized for {seasons}: "
+            "completeness falls back to the game log's own games (games_in_both_tables, "
+            f"two_teams_one_winner); materialize schedule partition(s) {seasons} (the "
+            "daily_schedule_refresh schedule does), then rerun these days",
         )
     schedule = data.schedule
     today = data.today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
@@ -596,6 +621,13 @@ TEAM_CHECKS: tuple[BoxScoreCheck, ...] = (
         "matchups_agree",
         "both teams' MATCHUP strings name the same two teams, each itself first",
         _matchups_agree,
+    ),
+    BoxScoreCheck(
+        "home_away_marked_once",
+        "per game one MATCHUP says 'vs.' (home) and the other '@' (away); a game marked twice "
+        "the same way is reported with the schedule's home and away teams",
+        _home_away_marked_once,
+        blocking=False,
     ),
     BoxScoreCheck(
         "scheduled_games_present",

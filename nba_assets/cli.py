@@ -21,6 +21,9 @@ LOCAL_INSTANCE_YAML = """\
 # Written by nba-assets when $DAGSTER_HOME had no dagster.yaml: a local SQLite instance.
 telemetry:
   enabled: false
+nux:
+  # no community pop-up over the UI on first open
+  enabled: false
 concurrency:
   pools:
     # Steps that call stats.nba.com run in the `nba_api` pool: one at a time across all runs,
@@ -127,7 +130,7 @@ def _print_summary(result) -> None:
         )
     for check in result.get_asset_check_evaluations():  # a skipped rule is never shown as passed
         verdict = "passed" if check.passed else check.severity.value
-        print(f"  {check.asset_key.to_user_string()} audit [{verdict}]: {check.description}")
+        print(f"  audit of {check.asset_key.to_user_string()}: [{verdict}] {check.description}")
     if not result.success:
         for event in result.all_events:
             if event.event_type_value == "STEP_FAILURE":
