@@ -14,8 +14,12 @@ and at the end of a period.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import gc
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -25,7 +29,7 @@ from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, conform
 
 REGULATION_PERIOD = 720
 OVERTIME_PERIOD = 300
-_SUB = r"^SUB: (?P<incoming>.+?) FOR (?P<outgoing>.+)$"
+_SUB = re.compile(r"^SUB: (?P<incoming>.+?) FOR (?P<outgoing>.+)$")
 #: Events that say who has the ball (technical free throws do not).
 _BALL_EVENTS = ("Made Shot", "Missed Shot", "Free Throw", "Turnover", "Rebound")
 
@@ -46,6 +50,81 @@ def elapsed(period: int, clock: float) -> float:
     return period_start(period) + period_length(period) - clock
 
 
+class Event(NamedTuple):
+    """One play_by_play row as plain Python values (None for nulls): a game is walked event by
+    event, and pandas per event would cost more than the walk."""
+
+    game_id: str
+    action_id: int
+    period: int
+    clock: float
+    team_id: int | None
+    person_id: int | None
+    player_name: str | None
+    location: str | None
+    action_type: str | None
+    sub_type: str | None
+    description: str | None
+    score_home: int | None
+    score_away: int | None
+
+
+class BoxLine(NamedTuple):
+    team_id: int
+    player_id: int
+    player_name: str | None
+    min: float
+
+
+def _plain(series: pd.Series) -> list:
+    return series.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def event_records(events: pd.DataFrame) -> list[Event]:
+    """play_by_play rows as Events, by game and event order."""
+    ordered = events.sort_values(["game_id", "action_id"], kind="stable")
+    columns = [_plain(ordered[f]) for f in Event._fields]
+    with _no_cycle_collection():
+        return list(map(Event._make, zip(*columns, strict=True)))
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A season's 600k events and their stints are small acyclic objects; the cyclic collector
+    would wake thousands of times while they are built (several times the work) for nothing."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def box_lines(player_box: pd.DataFrame | None) -> dict[str, list[BoxLine]]:
+    """player_boxscores rows per game (team, player, name, whole minutes)."""
+    if player_box is None or player_box.empty:
+        return {}
+    frame = player_box if "player_name" in player_box else player_box.assign(player_name=None)
+    out: dict[str, list[BoxLine]] = {}
+    columns = ("game_id", "team_id", "player_id", "player_name", "min")
+    for game, team, player, name, minutes in zip(*(_plain(frame[c]) for c in columns), strict=True):
+        out.setdefault(game, []).append(BoxLine(int(team), int(player), name, float(minutes or 0)))
+    return out
+
+
+def _records(events: pd.DataFrame | Sequence[Event]) -> list[Event]:
+    return event_records(events) if isinstance(events, pd.DataFrame) else list(events)
+
+
+def _lines(box: pd.DataFrame | Sequence[BoxLine] | None) -> list[BoxLine]:
+    if box is None:
+        return []
+    if isinstance(box, pd.DataFrame):
+        return [line for lines in box_lines(box).values() for line in lines]
+    return list(box)
+
+
 class LineupError(ValueError):
     """A period whose five a side cannot be inferred (more than five acted before any sub)."""
 
@@ -58,21 +137,16 @@ class Roster:
     full_names: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
 
     @classmethod
-    def of_game(cls, events: pd.DataFrame, box: pd.DataFrame | None) -> Roster:
+    def of_game(cls, rows: Sequence[Event], box: Sequence[BoxLine]) -> Roster:
         roster = cls()
-        acted = events.dropna(subset=["person_id", "player_name", "team_id"])
-        for team, name, person in acted[["team_id", "player_name", "person_id"]].itertuples(
-            index=False
-        ):
-            roster.by_name.setdefault((int(team), plain_name(name)), int(person))
-        if box is not None:
-            for team, name, person in box[["team_id", "player_name", "player_id"]].itertuples(
-                index=False
-            ):
-                if isinstance(name, str):
-                    roster.full_names.setdefault(int(team), []).append(
-                        (plain_name(name), int(person))
-                    )
+        for row in rows:
+            if row.person_id is not None and row.player_name and row.team_id is not None:
+                key = (row.team_id, plain_name(row.player_name))
+                roster.by_name.setdefault(key, row.person_id)
+        for line in box:
+            if isinstance(line.player_name, str):
+                entry = (plain_name(line.player_name), line.player_id)
+                roster.full_names.setdefault(line.team_id, []).append(entry)
         return roster
 
     def resolve(self, team: int, name: str) -> int | None:
@@ -87,18 +161,18 @@ def _is_sub(row) -> bool:
     return row.action_type == "Substitution"
 
 
-def _acts_on_floor(row) -> bool:
+def _acts_on_floor(row: Event) -> bool:
     """A player event only someone on the floor can make (technicals can be on the bench)."""
-    if pd.isna(row.person_id) or pd.isna(row.team_id) or _is_sub(row):
+    if row.person_id is None or row.team_id is None or _is_sub(row):
         return False
     text = f"{row.sub_type or ''} {row.description or ''}"
     return "Technical" not in text and "T.FOUL" not in text and row.action_type != "Ejection"
 
 
-def _sub_players(row, roster: Roster) -> tuple[int, int | None]:
-    parts = pd.Series([row.description]).str.extract(_SUB).iloc[0]
-    incoming = roster.resolve(int(row.team_id), parts["incoming"]) if parts.notna().all() else None
-    return int(row.person_id), incoming
+def _sub_players(row: Event, roster: Roster) -> tuple[int, int | None]:
+    match = _SUB.match(row.description or "")
+    incoming = roster.resolve(row.team_id, match["incoming"]) if match else None
+    return row.person_id, incoming
 
 
 def period_starters(
@@ -117,7 +191,7 @@ def period_starters(
     starters: list[int] = []
     entered: set[int] = set()
     for row in rows:
-        if pd.isna(row.team_id) or int(row.team_id) != team:
+        if row.team_id != team:
             continue
         if _is_sub(row):
             out, incoming = _sub_players(row, roster)
@@ -126,7 +200,7 @@ def period_starters(
             if incoming is not None:
                 entered.add(incoming)
         elif _acts_on_floor(row):
-            person = int(row.person_id)
+            person = row.person_id
             if person not in entered and person not in starters:
                 starters.append(person)
     unplaced = [p for p in dict.fromkeys([*carried, *by_minutes]) if p not in starters]
@@ -154,31 +228,34 @@ class Stint:
     points: dict[int, int] = field(default_factory=dict)
 
 
-def _points(rows: list, home: int, away: int) -> list[dict[int, int]]:
+def _points(rows: Sequence[Event], home: int, away: int) -> list[dict[int, int]]:
     """Points each event scored for each team, from the carried-forward score."""
     out, last_home, last_away = [], 0, 0
     for row in rows:
-        h = int(row.score_home) if pd.notna(row.score_home) else last_home
-        a = int(row.score_away) if pd.notna(row.score_away) else last_away
+        h = row.score_home if row.score_home is not None else last_home
+        a = row.score_away if row.score_away is not None else last_away
         out.append({home: h - last_home, away: a - last_away})
         last_home, last_away = h, a
     return out
 
 
 def game_stints(
-    events: pd.DataFrame, home: int, away: int, box: pd.DataFrame | None = None
+    events: pd.DataFrame | Sequence[Event],
+    home: int,
+    away: int,
+    box: pd.DataFrame | Sequence[BoxLine] | None = None,
 ) -> list[Stint]:
     """Every stretch of one game with the same ten players, in order."""
-    events = events.sort_values("action_id")
-    roster = Roster.of_game(events, box)
-    minutes = _by_minutes(box)
-    rows = list(events.itertuples(index=False))
+    rows = _records(events)
+    lines = _lines(box)
+    roster = Roster.of_game(rows, lines)
+    minutes = _by_minutes(lines)
     points = _points(rows, home, away)
     stints: list[Stint] = []
     carried: dict[int, list[int]] = {home: [], away: []}
     index = 0
     for period, group in _periods(rows):
-        owed = _owed(box, stints)
+        owed = _owed(lines, stints)
         floor = {
             team: period_starters(group, team, carried[team], roster, minutes.get(team, []), owed)
             for team in (home, away)
@@ -187,9 +264,9 @@ def game_stints(
         for row in group:
             scored = points[index]
             index += 1
-            if _is_sub(row) and int(row.team_id) in floor:
+            if _is_sub(row) and row.team_id in floor:
                 out, incoming = _sub_players(row, roster)
-                lineup = floor[int(row.team_id)]
+                lineup = floor[row.team_id]
                 if out in lineup and incoming is not None and incoming not in lineup:
                     if float(row.clock) < current.start_clock:
                         stints.append(_closed(current, float(row.clock)))
@@ -205,13 +282,12 @@ def game_stints(
     return stints
 
 
-def _owed(box: pd.DataFrame | None, stints: list[Stint]) -> dict[int, float]:
+def _owed(box: Sequence[BoxLine], stints: list[Stint]) -> dict[int, float]:
     """Box-score seconds (whole minutes in the game logs) not yet played in `stints`."""
-    if box is None or box.empty:
+    if not box:
         return {}
     played = player_seconds(stints)
-    minutes = box.set_index("player_id")["min"].fillna(0).astype("float64")
-    return {int(p): 60 * m - played.get(int(p), 0.0) for p, m in minutes.items()}
+    return {line.player_id: 60 * line.min - played.get(line.player_id, 0.0) for line in box}
 
 
 def _closed(stint: Stint, clock: float) -> Stint:
@@ -221,6 +297,14 @@ def _closed(stint: Stint, clock: float) -> Stint:
 
 def _frozen(floor: dict[int, list[int]]) -> dict[int, tuple[int, ...]]:
     return {team: tuple(sorted(lineup)) for team, lineup in floor.items()}
+
+
+def _games(rows: list[Event]) -> Iterator[tuple[str, list[Event]]]:
+    begin = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i].game_id != rows[begin].game_id:
+            yield rows[begin].game_id, rows[begin:i]
+            begin = i
 
 
 def _periods(rows: list) -> Iterator[tuple[int, list]]:
@@ -234,13 +318,11 @@ def _periods(rows: list) -> Iterator[tuple[int, list]]:
         yield int(group[0].period), group
 
 
-def _by_minutes(box: pd.DataFrame | None) -> dict[int, list[int]]:
-    if box is None or box.empty:
-        return {}
-    ordered = box.sort_values("min", ascending=False, kind="stable")
-    return {
-        int(team): [int(p) for p in rows["player_id"]] for team, rows in ordered.groupby("team_id")
-    }
+def _by_minutes(box: Sequence[BoxLine]) -> dict[int, list[int]]:
+    ordered: dict[int, list[int]] = {}
+    for line in sorted(box, key=lambda line: -line.min):
+        ordered.setdefault(line.team_id, []).append(line.player_id)
+    return ordered
 
 
 def player_seconds(stints: list[Stint]) -> dict[int, float]:
@@ -253,13 +335,13 @@ def player_seconds(stints: list[Stint]) -> dict[int, float]:
     return seconds
 
 
-def minutes_off(stints: list[Stint], box: pd.DataFrame | None) -> list[int]:
+def minutes_off(stints: list[Stint], box: Sequence[BoxLine] | None) -> list[int]:
     """Players whose stint seconds are a minute or more from the box score's whole minutes."""
-    if box is None or box.empty:
+    if not box:
         return []
     seconds = player_seconds(stints)
-    minutes = box.set_index("player_id")["min"].fillna(0).astype("float64")
-    players = set(seconds) | {int(p) for p, m in minutes.items() if m > 0}
+    minutes = {line.player_id: line.min for line in box}
+    players = set(seconds) | {p for p, m in minutes.items() if m > 0}
     return sorted(p for p in players if abs(seconds.get(p, 0.0) / 60 - minutes.get(p, 0.0)) >= 1)
 
 
@@ -292,13 +374,13 @@ class Possession:
     points: int = 0
 
 
-def _ball_team(row) -> int | None:
+def _ball_team(row: Event) -> int | None:
     """The team an event shows with the ball, or None if the event says nothing about it."""
-    if row.action_type not in _BALL_EVENTS or pd.isna(row.team_id):
+    if row.action_type not in _BALL_EVENTS or row.team_id is None:
         return None
-    if row.action_type == "Free Throw" and "Technical" in str(row.sub_type):
+    if row.action_type == "Free Throw" and "Technical" in (row.sub_type or ""):
         return None
-    return int(row.team_id)
+    return row.team_id
 
 
 def _reason(row) -> str:
@@ -313,16 +395,18 @@ def _reason(row) -> str:
     return "rebound"
 
 
-def game_possessions(events: pd.DataFrame, home: int, away: int) -> list[Possession]:
+def game_possessions(
+    events: pd.DataFrame | Sequence[Event], home: int, away: int
+) -> list[Possession]:
     """Every possession of one game: who had the ball, from which event to which, how it ended."""
-    rows = list(events.sort_values("action_id").itertuples(index=False))
+    rows = _records(events)
     points = _points(rows, home, away)
     found: list[Possession] = []
     latest: dict[int, Possession] = {}
+    offset = 0
     for period, group in _periods(rows):
         current: Possession | None = None
         last_ball = None
-        offset = rows.index(group[0])
         for i, row in enumerate(group):
             team = _ball_team(row)
             # a defensive rebound starts the rebounder's possession; any other event of the
@@ -348,12 +432,18 @@ def game_possessions(events: pd.DataFrame, home: int, away: int) -> list[Possess
             current.end_clock = 0.0
             current.end_reason = "end of period"
             found.append(current)
+        offset += len(group)
     return found
 
 
-def _teams(game: pd.DataFrame) -> tuple[int, int]:
-    sides = game.dropna(subset=["team_id", "location"]).drop_duplicates("location")
-    by_side = dict(zip(sides["location"], sides["team_id"].astype(int), strict=True))
+def game_teams(rows: Sequence[Event]) -> tuple[int, int]:
+    """(home, away) team ids from the events' h/v locations."""
+    by_side: dict[str, int] = {}
+    for row in rows:
+        if row.location in ("h", "v") and row.team_id is not None:
+            by_side.setdefault(row.location, row.team_id)
+            if len(by_side) == 2:
+                break
     return by_side["h"], by_side["v"]
 
 
@@ -429,24 +519,20 @@ def _stint_possessions(stints: pd.DataFrame, possessions: pd.DataFrame) -> pd.Da
     )
 
 
-def lineups_and_possessions(
-    events: pd.DataFrame, player_box: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """play_by_play rows (and player_boxscores: names and minutes) to lineup_stints and
-    possessions rows, and the games left out: lineups that could not be inferred or that the
-    box-score minutes contradict are named, never published as a guess."""
+def _walk_games(
+    records: list[Event], boxes: dict[str, list[BoxLine]]
+) -> tuple[list[dict], list[dict], list[str]]:
+    """Stint and possession rows of every game, and the games left out (with why)."""
     stint_rows: list[dict] = []
     possession_rows: list[dict] = []
     failed: list[str] = []
-    boxes = dict(iter(player_box.groupby("game_id"))) if player_box is not None else {}
-    dates = events.drop_duplicates("game_id").set_index("game_id")["game_date"]
-    for game_id, game in events.groupby("game_id", sort=True):
-        home, away = _teams(game)
+    for game_id, rows in _games(records):
+        home, away = game_teams(rows)
         # possessions need no lineups: every game has them
-        possession_rows += _possession_rows(game_id, home, away, game_possessions(game, home, away))
-        box = boxes.get(game_id)
+        possession_rows += _possession_rows(game_id, home, away, game_possessions(rows, home, away))
+        box = boxes.get(game_id, [])
         try:
-            stints = game_stints(game, home, away, box)
+            stints = game_stints(rows, home, away, box)
         except LineupError as exc:
             failed.append(f"{game_id}: {exc}")
             continue
@@ -455,6 +541,19 @@ def lineups_and_possessions(
             failed.append(f"{game_id}: minutes differ from the box score for {off}")
             continue
         stint_rows += _stint_rows(game_id, home, away, stints)
+    return stint_rows, possession_rows, failed
+
+
+def lineups_and_possessions(
+    events: pd.DataFrame, player_box: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """play_by_play rows (and player_boxscores: names and minutes) to lineup_stints and
+    possessions rows, and the games left out: lineups that could not be inferred or that the
+    box-score minutes contradict are named, never published as a guess."""
+    boxes = box_lines(player_box)
+    dates = events.drop_duplicates("game_id").set_index("game_id")["game_date"]
+    with _no_cycle_collection():
+        stint_rows, possession_rows, failed = _walk_games(event_records(events), boxes)
     stints_frame = pd.DataFrame(stint_rows, columns=[*LINEUP_STINTS.names])
     possessions_frame = pd.DataFrame(possession_rows, columns=[*POSSESSIONS.names])
     for frame in (stints_frame, possessions_frame):

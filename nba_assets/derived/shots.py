@@ -9,6 +9,7 @@ distance with the NBA's bands.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import pandas as pd
@@ -33,6 +34,7 @@ def zone_range(distance: pd.Series, y_legacy: pd.Series) -> pd.Series:
     return out.where(distance.notna(), None)
 
 
+@functools.lru_cache(maxsize=65536)
 def plain_name(name: object) -> object:
     """A name without accents: the text writes "Vucevic" where playerName is "Vučević"."""
     if not isinstance(name, str):
@@ -43,15 +45,17 @@ def plain_name(name: object) -> object:
 
 def _names(events: pd.DataFrame) -> pd.DataFrame:
     """(game, team, last name as the feed writes it) -> player id, from the players' own events."""
-    named = events.dropna(subset=["person_id", "player_name", "team_id"])
-    named = named.assign(player_name=named["player_name"].map(plain_name))
+    named = events[["game_id", "team_id", "player_name", "person_id"]].dropna()
     named = named.drop_duplicates(["game_id", "team_id", "player_name"])
-    return named[["game_id", "team_id", "player_name", "person_id"]]
+    plain = {name: plain_name(name) for name in pd.unique(named["player_name"])}
+    named = named.assign(player_name=named["player_name"].map(plain))
+    return named.drop_duplicates(["game_id", "team_id", "player_name"])
 
 
 def _assists(shots: pd.DataFrame, names: pd.DataFrame) -> pd.Series:
     """The assisting player of each made shot, by name within the shooter's team and game."""
-    named = shots["description"].str.extract(_ASSIST)["name"].map(plain_name)
+    named = shots["description"].str.extract(_ASSIST)["name"]
+    named = named.map({name: plain_name(name) for name in pd.unique(named.dropna())})
     asked = pd.DataFrame(
         {"game_id": shots["game_id"], "team_id": shots["team_id"], "player_name": named}
     )
@@ -61,7 +65,8 @@ def _assists(shots: pd.DataFrame, names: pd.DataFrame) -> pd.Series:
 
 def _blocks(events: pd.DataFrame, shots: pd.DataFrame) -> pd.Series:
     """The blocker of each missed shot: a BLOCK event of the other team at the same clock."""
-    is_block = events["description"].str.extract(_BLOCK)["name"].notna()
+    maybe = events["description"].str.contains(" BLOCK (", regex=False, na=False)
+    is_block = maybe & events["description"].where(maybe).str.match(_BLOCK, na=False)
     blocks = events.loc[is_block, ["game_id", "period", "clock", "action_id", "person_id"]]
     blocks = blocks.rename(columns={"action_id": "block_action", "person_id": "blocker"})
     missed = shots.loc[

@@ -1,0 +1,229 @@
+"""The derived tables at scale, actually run: every derived table of N synthetic seasons from
+scratch, then after one daily tick. Prints wall time, peak RSS and rows; asserts nothing.
+
+    .venv/bin/python bench/derived.py [--seasons 3] [--last-season 2024-25] [--keep DIR]
+
+Each pass is its own process (its peak RSS is its own), with the synthetic league served by
+`nba-assets replay-server` in another:
+  build    team and player box scores and play-by-play of the seasons but their last day
+           (the inputs; not part of the measurement);
+  derive   every derived asset for every season partition (one `dg.materialize` per season:
+           the season stats, splits, shots, lineup stints and possessions), then
+           player_career_stats once; 0 requests;
+  tick     the last day's box scores and play-by-play land (one morning's run), then only the
+           season partitions the day maps to are re-derived (plus the career table).
+`--keep DIR` keeps (or reuses) the warehouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from play_by_play import Server, _game_days, _resources, _season_range, _tags
+
+DEAD = "http://127.0.0.1:9/stats"  # nothing listens: a derived asset that asked would fail
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_inputs(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dict:
+    """Box scores then play-by-play for [start, end]: what the derived tables read."""
+    import dagster as dg
+
+    from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+    from nba_assets.assets.play_by_play import play_by_play
+
+    began = time.perf_counter()
+    resources = _resources(url, warehouse)
+    box = dg.materialize(
+        [team_boxscores, player_boxscores], resources=resources, tags=_tags(start, end)
+    )
+    pbp = dg.materialize(
+        [play_by_play, team_boxscores.to_source_asset()],
+        resources=resources,
+        tags=_tags(start, end),
+    )
+    return {"ok": box.success and pbp.success, "wall": time.perf_counter() - began}
+
+
+def _derive_seasons(warehouse: Path, seasons: list[str]) -> dict:
+    """Every season-partitioned derived asset for `seasons`, then the career table."""
+    import dagster as dg
+
+    from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+    from nba_assets.assets.derived import DERIVED_ASSETS, player_career_stats
+    from nba_assets.assets.play_by_play import play_by_play
+
+    upstream = [team_boxscores, player_boxscores, play_by_play]
+    by_season = [a for a in DERIVED_ASSETS if a is not player_career_stats]
+    resources = _resources(DEAD, warehouse)
+    timings = {}
+    for season in seasons:
+        began = time.perf_counter()
+        result = dg.materialize(
+            [*upstream, *DERIVED_ASSETS],
+            selection=by_season,
+            partition_key=season,
+            resources=resources,
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise SystemExit(f"derivation of {season} failed")
+        timings[season] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    career = dg.materialize(
+        [*upstream, *DERIVED_ASSETS],
+        selection=[player_career_stats],
+        resources=resources,
+        raise_on_error=False,
+    )
+    if not career.success:
+        raise SystemExit("player_career_stats failed")
+    timings["career"] = round(time.perf_counter() - began, 1)
+    return timings
+
+
+def _rows(warehouse: Path) -> dict[str, int]:
+    from nba_assets.io.delta import Selection, read_rows
+    from nba_assets.schemas import TABLES
+
+    names = ("team_season_stats", "player_season_stats", "team_splits", "player_career_stats")
+    names += ("shots", "lineup_stints", "possessions")
+    return {
+        name: read_rows(str(warehouse), TABLES[name], Selection(), [TABLES[name].key[0]]).num_rows
+        for name in names
+    }
+
+
+def phase_derive(warehouse: Path, seasons: list[str]) -> dict:
+    began = time.perf_counter()
+    timings = _derive_seasons(warehouse, seasons)
+    return {
+        "wall": time.perf_counter() - began,
+        "peak_rss_mb": _peak_rss_mb(),
+        "per_season": timings,
+        "rows": _rows(warehouse),
+    }
+
+
+def phase_tick(url: str, warehouse: Path, day: dt.date) -> dict:
+    """One morning: the day's inputs land, then only the seasons the day maps to re-derive."""
+    from nba_assets.assets.boxscores import team_boxscores
+    from nba_assets.partitions import season_partition_mapping, season_partitions
+
+    inputs = phase_inputs(url, warehouse, day, day)
+    days = team_boxscores.partitions_def.empty_subset().with_partition_keys([day.isoformat()])
+    stale = season_partition_mapping.get_downstream_partitions_for_partitions(
+        days, team_boxscores.partitions_def, season_partitions
+    )
+    seasons = sorted(stale.get_partition_keys())
+    began = time.perf_counter()
+    timings = _derive_seasons(warehouse, seasons)
+    return {
+        "inputs_wall": inputs["wall"],
+        "seasons": seasons,
+        "wall": time.perf_counter() - began,
+        "peak_rss_mb": _peak_rss_mb(),
+        "per_season": timings,
+        "rows": _rows(warehouse),
+    }
+
+
+def _child(phase: str, *args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(seasons: str, warehouse: Path) -> None:
+    from nba_assets.partitions import season_name
+    from nba_assets.source.synthetic import parse_season_range, season_start
+
+    start, end, games = _game_days(seasons)
+    first, last = parse_season_range(seasons)
+    keys = [season_name(y) for y in range(season_start(first), season_start(last) + 1)]
+    print(f"{seasons}: {games:,} games, {start}..{end}; tick day {end}", flush=True)
+    server = Server(seasons)
+    try:
+        if not (warehouse / "play_by_play").exists():
+            build = _child(
+                "inputs",
+                "--url",
+                server.url,
+                "--warehouse",
+                str(warehouse),
+                "--start",
+                start.isoformat(),
+                "--end",
+                (end - dt.timedelta(days=1)).isoformat(),
+            )
+            print(f"build (inputs, not measured): {build['wall']:.0f}s", flush=True)
+        full = _child("derive", "--warehouse", str(warehouse), "--seasons-list", ",".join(keys))
+        print(
+            f"full derivation: {full['wall']:.1f}s wall, peak RSS {full['peak_rss_mb']:.0f} MB, "
+            f"per season {full['per_season']}; rows {full['rows']}",
+            flush=True,
+        )
+        tick = _child(
+            "tick", "--url", server.url, "--warehouse", str(warehouse), "--day", end.isoformat()
+        )
+        print(
+            f"daily tick ({end}): inputs {tick['inputs_wall']:.1f}s; re-derived {tick['seasons']} "
+            f"in {tick['wall']:.1f}s wall (per season + career {tick['per_season']}), peak RSS "
+            f"{tick['peak_rss_mb']:.0f} MB; rows {tick['rows']}",
+            flush=True,
+        )
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seasons", type=int, default=3)
+    parser.add_argument("--last-season", default="2024-25")
+    parser.add_argument("--keep", type=Path)
+    parser.add_argument("--phase")
+    parser.add_argument("--url")
+    parser.add_argument("--warehouse", type=Path)
+    parser.add_argument("--start")
+    parser.add_argument("--end")
+    parser.add_argument("--day")
+    parser.add_argument("--seasons-list")
+    args = parser.parse_args()
+    if args.phase == "inputs":
+        start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        print(json.dumps(phase_inputs(args.url, args.warehouse, start, end)))
+    elif args.phase == "derive":
+        print(json.dumps(phase_derive(args.warehouse, args.seasons_list.split(","))))
+    elif args.phase == "tick":
+        print(json.dumps(phase_tick(args.url, args.warehouse, dt.date.fromisoformat(args.day))))
+    else:
+        seasons = _season_range(args.last_season, args.seasons)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            run(seasons, args.keep / "warehouse")
+        else:
+            with tempfile.TemporaryDirectory(prefix="derived-bench-") as tmp:
+                run(seasons, Path(tmp) / "warehouse")
+
+
+if __name__ == "__main__":
+    main()
