@@ -69,21 +69,34 @@ def main() -> None:
         f"team_boxscores {len(team)} rows, player_boxscores {len(player)} rows, "
         f"{team['game_id'].nunique()} games, {start}..{end} ({(end - start).days + 1} days)"
     )
-    inputs = {
+    today = end + dt.timedelta(days=1)
+    inputs = {  # each table against the other's published rows, as the audit runs them
         "team_boxscores": AuditInput(
-            team, TEAM_BOXSCORES, start, end, teams=tables["teams"], schedule=tables["schedule"]
+            team,
+            TEAM_BOXSCORES,
+            start,
+            end,
+            counterpart=player,
+            teams=tables["teams"],
+            schedule=tables["schedule"],
+            today=today,
         ),
         "player_boxscores": AuditInput(
             player,
             PLAYER_BOXSCORES,
             start,
             end,
-            team_rows=team,
+            counterpart=team,
             teams=tables["teams"],
             players=tables["players"],
+            schedule=tables["schedule"],
+            today=today,
         ),
     }
-    print(f"\n{'table':<17} {'check':<28} {'blocking':<8} {'median ms':>10} {'failing':>8}")
+    print(
+        f"\n{'table':<17} {'check':<28} {'blocking':<8} {'median ms':>10} {'state':>8} "
+        f"{'failing':>8}"
+    )
     for table, data in inputs.items():
         total = 0.0
         for check in CHECKS_BY_TABLE[table]:
@@ -96,7 +109,8 @@ def main() -> None:
             total += median
             blocking = "yes" if check.blocking else "WARN"
             print(
-                f"{table:<17} {check.name:<28} {blocking:<8} {median:>10.1f} {len(outcome.bad):>8}"
+                f"{table:<17} {check.name:<28} {blocking:<8} {median:>10.1f} "
+                f"{outcome.state:>8} {len(outcome.bad):>8}"
             )
         print(f"{table:<17} {'all checks':<28} {'':<8} {total:>10.1f}")
     print(f"\n(measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)")
