@@ -109,9 +109,9 @@ def replace_range(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nba_assets.serving.load.{table}",)
         )
         removed = _remove(connection, spec, selection, truncate)
-        with _bulk(connection, spec, empty=truncate or _is_empty(connection, spec)):
+        with _bulk(connection, spec, empty=truncate or _is_empty(connection, spec)) as freeze:
             loaded = sum(
-                _copy(connection, spec, _rows(snapshot, spec, where))
+                _copy(connection, spec, _rows(snapshot, spec, where), freeze)
                 for where in _chunks(spec, selection, seasons)
             )
     seconds = time.monotonic() - began
@@ -169,22 +169,26 @@ def _is_empty(connection: Connection, spec: TableSpec) -> bool:
 
 
 @contextmanager
-def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[None]:
+def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[bool]:
     """Into an empty table, COPY without the key and indexes, then build them once, sorted:
     several times faster than maintaining them row by row. Same transaction, so a reader
-    never sees the table without them (it waits on the lock the rebuild already holds)."""
+    never sees the table without them (it waits on the lock this takes). Yields whether the
+    COPY may FREEZE its rows: the table is truncated in this transaction, as FREEZE requires
+    (it saves each row's later hint-bit write and vacuum; a snapshot older than the commit,
+    in another session, sees the new rows instead of none, as after any TRUNCATE)."""
     if not empty:
-        yield
+        yield False
         return
     table = MODELS[spec.name].__table__
     key = table.primary_key
     connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    connection.exec_driver_sql(f"TRUNCATE {_ident(spec.name)}")
     for index in table.indexes:
         connection.execute(DropIndex(index))
     connection.exec_driver_sql(
         f"ALTER TABLE {_ident(spec.name)} DROP CONSTRAINT {_ident(key.name)}"
     )
-    yield
+    yield True
     connection.execute(AddConstraint(key))
     for index in table.indexes:
         connection.execute(CreateIndex(index))
@@ -202,12 +206,13 @@ def _rows(snapshot: reader.Snapshot, spec: TableSpec, where: str | None) -> pa.T
     return rows.select(wanted)
 
 
-def _copy(connection: Connection, spec: TableSpec, rows: pa.Table) -> int:
+def _copy(connection: Connection, spec: TableSpec, rows: pa.Table, freeze: bool = False) -> int:
     """COPY the rows in as CSV (Arrow writes it: nulls unquoted-empty, empty strings quoted)."""
     if not rows.num_rows:
         return 0
     names = ", ".join(_ident(c) for c in rows.column_names)
-    sql = f"COPY {_ident(spec.name)} ({names}) FROM STDIN WITH (FORMAT csv)"
+    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    sql = f"COPY {_ident(spec.name)} ({names}) FROM STDIN WITH ({options})"
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         cursor.copy_expert(sql, CsvStream(rows.to_batches(BATCH_ROWS)), size=1 << 23)

@@ -133,9 +133,9 @@ def test_a_reader_sees_the_old_rows_or_the_new_never_a_gap(engine, season_wareho
     seen = []
     copy = load._copy
 
-    def copy_and_look(connection, spec, rows):
+    def copy_and_look(connection, spec, rows, freeze):
         seen.append(count(engine, "player_boxscores"))  # another connection, mid-transaction
-        copied = copy(connection, spec, rows)
+        copied = copy(connection, spec, rows, freeze)
         seen.append(count(engine, "player_boxscores"))
         return copied
 
