@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,15 +86,13 @@ SKIP_BUTTON = "//button[normalize-space()='Skip']"
 
 @pytest.fixture(scope="module")
 def ui_browser(browser, recorded_ui: DagsterUI, recorded_backfill):
-    """The browser after a first visit: the one-time "Join the Dagster community" dialog, which
-    covers every page until answered, is skipped (the answer stays in the profile)."""
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(recorded_ui.url)
-    with contextlib.suppress(TimeoutException):  # a Dagster version without the dialog
-        WebDriverWait(browser, 30).until(ec.element_to_be_clickable(("xpath", SKIP_BUTTON))).click()
+    """The browser on its first visit: the local instance turns Dagster's community pop-up off
+    (`nux: enabled: false`), so nothing covers the page."""
+    assert recorded_ui.graphql("{ shouldShowNux }") == {"shouldShowNux": False}
+    browser.get(f"{recorded_ui.url}/overview")
+    wait_for(browser, ["Overview"], "first_open.png")
+    time.sleep(2)  # the dialog, where enabled, opens once the page has loaded
+    assert no_dialog(browser), "the community pop-up covers the UI"
     return browser
 
 
