@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import dagster as dg
 import pandas as pd
@@ -211,13 +212,15 @@ def test_the_views_equal_the_same_figures_from_pandas(engine, season_warehouse):
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
-def test_rebuild_reloads_a_table_at_a_version_and_at_the_latest(
+def test_rebuild_reloads_at_the_latest_at_a_version_and_as_of_a_time(
     serving_dsn, schema, engine, warehouse_copy, monkeypatch, capsys
 ):
     monkeypatch.setenv("NBA_ASSETS_SERVING_DSN", serving_dsn)
     monkeypatch.setenv("NBA_ASSETS_SERVING_SCHEMA", schema)
     monkeypatch.setenv("NBA_ASSETS_WAREHOUSE", str(warehouse_copy))
     before = delta.open_table(str(warehouse_copy), "team_boxscores").version()
+    moment = dt.datetime.now(dt.UTC)
+    time.sleep(0.05)
     day = dt.date(2024, 11, 5)
     delta.replace(
         str(warehouse_copy),
@@ -236,6 +239,11 @@ def test_rebuild_reloads_a_table_at_a_version_and_at_the_latest(
     assert f"version {before}" in capsys.readouterr().out
     assert main(["db", "rebuild", "--version", "0"]) == 1
     assert "exactly one --table" in capsys.readouterr().err
+    assert main(["db", "rebuild"]) == 0
+    assert count(engine, "team_boxscores") == latest
+    assert main(["db", "rebuild", "--as-of", moment.isoformat()]) == 0  # every table, then
+    assert count(engine, "team_boxscores") == latest + 2
+    assert f"version {before}" in capsys.readouterr().out
 
 
 def test_an_unknown_table_is_refused(engine, season_warehouse):
