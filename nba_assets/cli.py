@@ -377,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--fault-trickle", type=int, default=0, help="send N bodies 10 bytes every 0.5 s"
     )
+    dictionary = commands.add_parser(
+        "dictionary", help="write docs/data-dictionary.md and docs/schema.json from the schemas"
+    )
+    dictionary.add_argument("--docs", default="docs", help="directory to write them in")
     from nba_assets.snapshot import cli as snapshot_cli
 
     snapshot_cli.add_parser(commands)
@@ -433,6 +437,12 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_status(args.json, args.days)
     if args.command == "sql":
         return run_sql(args)
+    if args.command == "dictionary":
+        from nba_assets.dictionary import write
+
+        for path in write(Path(args.docs)):
+            print(f"wrote {path}")
+        return 0
     if args.command == "history":
         return run_history(args)
     if args.command == "rollback":
