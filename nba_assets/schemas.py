@@ -567,6 +567,18 @@ SHOTS = TableSpec(
             source=False,
         ),
         Column("description", "string", "the feed's text"),
+        Column(
+            "stint",
+            "int",
+            "the lineup_stints row the shot was taken in (null where the game's lineups "
+            "could not be inferred)",
+            source=False,
+        ),
+        *(
+            Column(f"{side}_player_{n}", "int", f"{side} player on the floor", source=False)
+            for side in ("home", "away")
+            for n in range(1, 6)
+        ),
     ),
 )
 TABLES[SHOTS.name] = SHOTS
@@ -587,6 +599,13 @@ LINEUP_STINTS = TableSpec(
     columns=(
         *_GAME_KEYS,
         Column("stint", "int", "1, 2, ... in game order", nullable=False, source=False),
+        Column(
+            "start_action_id",
+            "int",
+            "the stint's first event (play_by_play.action_id): a period start or a substitution",
+            nullable=False,
+            source=False,
+        ),
         Column("period", "int", "1-4, 5+ overtime", nullable=False, source=False),
         Column("start_clock", "float", "seconds left in the period at the start", source=False),
         Column("end_clock", "float", "seconds left in the period at the end", source=False),

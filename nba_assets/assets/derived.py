@@ -211,13 +211,22 @@ def _shots_rules(player_box: pd.DataFrame, seasons: Sequence[str]) -> list:
         checks.unique_key(SHOTS),
         checks.seasons_in_run(seasons),
         checks.shots_match_box_scores(player_box),
+        checks.rule(
+            "shooters_on_floor",
+            "where the game's lineups are known, the shooter is one of the ten on the floor",
+            checks.shooters_on_floor,
+        ),
     ]
 
 
 @dg.asset(
     name=SHOTS.name,
     description=SHOTS.description,
-    ins={**_by_season("play_by_play"), **_by_season("player_boxscores")},
+    ins={
+        **_by_season("play_by_play"),
+        **_by_season("player_boxscores"),
+        "lineup_stints": dg.AssetIn(),  # the same season: the lineups on the floor
+    },
     check_specs=checks.check_spec(SHOTS, _shots_rules(pd.DataFrame(), [])),
     metadata={"table": SHOTS.name},
     **{
@@ -230,9 +239,10 @@ def shots_asset(
     context: dg.AssetExecutionContext,
     play_by_play: pd.DataFrame,
     player_boxscores: pd.DataFrame,
+    lineup_stints: pd.DataFrame,
 ) -> Iterator:
     """Every field-goal attempt, reconciled with the box score before it is published."""
-    frame = shots.shots(play_by_play)
+    frame = shots.shots(play_by_play, lineup_stints)
     rules = _shots_rules(player_boxscores, context.partition_keys)
     yield from published_after_audit(context, SHOTS, frame, rules)
 

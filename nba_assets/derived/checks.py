@@ -255,6 +255,14 @@ def points_match_box_scores(team_box: pd.DataFrame) -> BoxScoreCheck:
     )
 
 
+def shooters_on_floor(frame: pd.DataFrame) -> Outcome:
+    """Where a shot has its lineups, the shooter is one of the ten on the floor."""
+    players = frame[[f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]]
+    known = frame["stint"].notna()
+    on_floor = players.eq(frame["player_id"], axis=0).any(axis=1)
+    return _rows(frame, known & ~on_floor, "{n} shots whose shooter is not on the floor")
+
+
 def common_rules(spec: TableSpec, seasons: Sequence[str] | None) -> list[BoxScoreCheck]:
     """Rules every season-stats table obeys (`seasons`: the run's, None for all-season tables)."""
     return [

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from nba_assets.derived.names import plain_name
 from nba_assets.derived.season_stats import with_season
-from nba_assets.derived.shots import plain_name
 from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, conform
 
 REGULATION_PERIOD = 720
@@ -453,6 +453,7 @@ def _stint_rows(game_id: str, home: int, away: int, stints: list[Stint]) -> list
         row = {
             "game_id": game_id,
             "stint": number,
+            "start_action_id": stint.first_action,
             "period": stint.period,
             "start_clock": stint.start_clock,
             "end_clock": stint.end_clock,
@@ -493,30 +494,32 @@ def _stint_possessions(stints: pd.DataFrame, possessions: pd.DataFrame) -> pd.Da
     """Possessions per stint and offense side, by the stint in which each possession began."""
     if stints.empty or possessions.empty:
         return stints.assign(home_poss=0, away_poss=0)
-    starts = possessions.assign(
-        at=[
-            elapsed(p, c)
-            for p, c in zip(possessions["period"], possessions["start_clock"], strict=True)
-        ]
-    ).sort_values("at")
-    bounds = stints.sort_values("start_elapsed")
+    located = in_stints(possessions, stints, "start_action_id")
+    home = located["offense_team_id"] == located["home_team_id"]
+    located["side"] = home.map({True: "home_poss", False: "away_poss"})
+    counts = located.groupby(["game_id", "stint", "side"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=["home_poss", "away_poss"], fill_value=0).reset_index()
+    merged = stints.merge(counts, on=["game_id", "stint"], how="left")
+    return merged.fillna({"home_poss": 0, "away_poss": 0})
+
+
+def in_stints(rows: pd.DataFrame, stints: pd.DataFrame, action: str) -> pd.DataFrame:
+    """`rows` with the stint (number, teams and ten players) their `action` id falls in."""
+    keys = ["game_id", "start_action_id"]
+    players = [f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]
+    right = stints[[*keys, "stint", "home_team_id", *players]].astype({"start_action_id": "int64"})
+    left = rows.assign(_action=rows[action].astype("int64")).reset_index(names="_row")
     located = pd.merge_asof(
-        starts,
-        bounds[["game_id", "start_elapsed", "stint"]],
-        left_on="at",
-        right_on="start_elapsed",
+        left.sort_values("_action"),
+        right.sort_values("start_action_id"),
+        left_on="_action",
+        right_on="start_action_id",
         by="game_id",
         direction="backward",
     )
-    home_team = stints.set_index("game_id")["home_team_id"].groupby(level=0).first()
-    located["side"] = (located["offense_team_id"] == located["game_id"].map(home_team)).map(
-        {True: "home_poss", False: "away_poss"}
-    )
-    counts = located.groupby(["game_id", "stint", "side"]).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=["home_poss", "away_poss"], fill_value=0).reset_index()
-    return stints.merge(counts, on=["game_id", "stint"], how="left").fillna(
-        {"home_poss": 0, "away_poss": 0}
-    )
+    located = located.sort_values("_row").set_index("_row")
+    located.index.name = None
+    return located.drop(columns=["_action", "start_action_id"], errors="ignore")
 
 
 def _walk_games(

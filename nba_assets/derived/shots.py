@@ -9,11 +9,10 @@ distance with the NBA's bands.
 
 from __future__ import annotations
 
-import functools
-import unicodedata
-
 import pandas as pd
 
+from nba_assets.derived.lineups import in_stints
+from nba_assets.derived.names import plain_name
 from nba_assets.derived.season_stats import with_season
 from nba_assets.schemas import SHOTS, conform
 
@@ -32,15 +31,6 @@ def zone_range(distance: pd.Series, y_legacy: pd.Series) -> pd.Series:
         out = out.mask(feet < bound, label)
     out = out.mask(y_legacy.astype("float64") > BACK_COURT_FEET * 10, "Back Court Shot")
     return out.where(distance.notna(), None)
-
-
-@functools.lru_cache(maxsize=65536)
-def plain_name(name: object) -> object:
-    """A name without accents: the text writes "Vucevic" where playerName is "Vučević"."""
-    if not isinstance(name, str):
-        return name
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _names(events: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +70,9 @@ def _blocks(events: pd.DataFrame, shots: pd.DataFrame) -> pd.Series:
     return pairs.set_index("index")["blocker"].reindex(shots.index)
 
 
-def shots(events: pd.DataFrame) -> pd.DataFrame:
-    """play_by_play rows to one `shots` row per field-goal attempt."""
+def shots(events: pd.DataFrame, stints: pd.DataFrame | None = None) -> pd.DataFrame:
+    """play_by_play rows to one `shots` row per field-goal attempt, with the lineups on the
+    floor from `lineup_stints` rows of the same games (null where a game has none)."""
     if events.empty:
         return SHOTS.empty()
     is_shot = events["is_field_goal"].fillna(0) == 1
@@ -103,7 +94,18 @@ def shots(events: pd.DataFrame) -> pd.DataFrame:
         shot_made_flag=(fg["shot_result"] == "Made").astype("int64"),
         shot_zone_range=zone_range(fg["shot_distance"], fg["y_legacy"]),
     )
-    return conform(SHOTS, table.sort_values(["game_date", "game_id", "action_id"]))
+    table = on_court(table.sort_values(["game_date", "game_id", "action_id"]), stints)
+    return conform(SHOTS, table)
+
+
+def on_court(shot_rows: pd.DataFrame, stints: pd.DataFrame | None) -> pd.DataFrame:
+    """The stint and the ten players on the floor for each shot (by event order)."""
+    players = [f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]
+    if stints is None or stints.empty or shot_rows.empty:
+        return shot_rows.assign(stint=None, **dict.fromkeys(players))
+    located = in_stints(shot_rows, stints, "action_id")
+    # a game without stints has none to fall in: merge_asof gives nothing for it
+    return located.drop(columns=["home_team_id"])
 
 
 def box_score_counts(shot_rows: pd.DataFrame) -> pd.DataFrame:

@@ -139,14 +139,14 @@ def test_career_stats_read_every_season(synthetic, box_warehouse):
 
 def test_shots_reconcile_with_the_box_scores(synthetic, box_warehouse):
     result = dg.materialize(
-        [*BOX, play_by_play, shots_asset],
-        selection=[shots_asset],
+        [*BOX, play_by_play, lineups_and_possessions, shots_asset],
+        selection=[shots_asset, lineups_and_possessions],
         partition_key="2024-25",
         resources=resources(synthetic, box_warehouse),
     )
     assert result.success and synthetic.requests_for() == []
-    [evaluation] = result.get_asset_check_evaluations()
-    assert evaluation.passed
+    evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+    assert evaluations["shots"].passed
     table = nba_assets.read("shots", seasons="2024-25", warehouse=str(box_warehouse))
     events = published(box_warehouse, "play_by_play", first=START, last=PBP_END)
     assert len(table) == int((events["is_field_goal"] == 1).sum()) > 1000

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from nba_assets.derived.shots import box_score_counts, plain_name, reconcile, shots, zone_range
+from nba_assets.derived.names import plain_name
+from nba_assets.derived.shots import box_score_counts, reconcile, shots, zone_range
 from nba_assets.parsing_pbp import parse_play_by_play
 from nba_assets.schemas import SHOTS
 from nba_assets_tests.conftest import fixture_body
@@ -92,3 +93,21 @@ def test_zone_ranges_and_names():
         "Back Court Shot",
     ]
     assert plain_name("Vučević") == plain_name("Vucevic") == "vucevic"
+
+
+def test_every_shooter_is_on_the_floor_in_his_stint():
+    from nba_assets.derived import checks
+    from nba_assets.derived.lineups import lineups_and_possessions
+
+    events = parse_play_by_play(fixture_body("playbyplayv3-d416713a83.json"), GAME, DAY)
+    stints, _, failed = lineups_and_possessions(events)
+    assert failed == []
+    table = shots(events, stints)
+    assert table["stint"].notna().all() and table["stint"].between(1, len(stints)).all()
+    assert checks.shooters_on_floor(table).passed
+    home = table[[f"home_player_{n}" for n in range(1, 6)]].eq(table["player_id"], axis=0)
+    assert (home.any(axis=1) == (table["team_id"] == 1610612739)).all()
+    elsewhere = table.copy()
+    slots = [f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]
+    elsewhere.loc[0, slots] = 0  # nobody the shooter knows
+    assert len(checks.shooters_on_floor(elsewhere).bad) == 1
