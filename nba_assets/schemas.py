@@ -159,6 +159,30 @@ def _as_date(value: object) -> dt.date:
     return parse_api_date(str(value))
 
 
+#: What each box-score statistic counts (the NBA's own abbreviations, snake_case).
+STAT_DESCRIPTIONS = {
+    "fgm": "field goals made",
+    "fga": "field goals attempted",
+    "fg_pct": "fgm / fga (null without attempts)",
+    "fg3m": "three-pointers made",
+    "fg3a": "three-pointers attempted",
+    "fg3_pct": "fg3m / fg3a (null without attempts)",
+    "ftm": "free throws made",
+    "fta": "free throws attempted",
+    "ft_pct": "ftm / fta (null without attempts)",
+    "oreb": "offensive rebounds",
+    "dreb": "defensive rebounds",
+    "reb": "total rebounds (oreb + dreb)",
+    "ast": "assists",
+    "stl": "steals",
+    "blk": "blocks",
+    "tov": "turnovers credited to players (team turnovers not included)",
+    "pf": "personal fouls",
+    "pts": "points scored",
+    "plus_minus": "point margin while on the floor (team rows: the final margin)",
+}
+
+
 def _stat_columns(prefix: tuple[Column, ...], suffix: tuple[Column, ...]) -> tuple[Column, ...]:
     """The box-score columns in the API's order, between a table's own leading/trailing ones."""
     shooting = []
@@ -167,12 +191,17 @@ def _stat_columns(prefix: tuple[Column, ...], suffix: tuple[Column, ...]) -> tup
         ("fg3m", "fg3a", "fg3_pct"),
         ("ftm", "fta", "ft_pct"),
     ):
-        shooting += [Column(made, "int"), Column(attempted, "int"), Column(pct, "float")]
+        shooting += [
+            Column(made, "int", STAT_DESCRIPTIONS[made]),
+            Column(attempted, "int", STAT_DESCRIPTIONS[attempted]),
+            Column(pct, "float", STAT_DESCRIPTIONS[pct]),
+        ]
     counts = [
-        Column(n, "int") for n in ("oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
+        Column(n, "int", STAT_DESCRIPTIONS[n])
+        for n in ("oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
     ]
     # float: real game-finder team rows carry fractional values (-27.6)
-    plus_minus = Column("plus_minus", "float")
+    plus_minus = Column("plus_minus", "float", STAT_DESCRIPTIONS["plus_minus"])
     return (*prefix, *shooting, *counts, plus_minus, *suffix)
 
 
