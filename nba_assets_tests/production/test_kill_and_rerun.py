@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
+from nba_assets.recovery import this_host
 from nba_assets.source.client import API_POOL
 from nba_assets_tests.conftest import REPO
 
@@ -78,3 +79,23 @@ def test_rerun_after_sigkill_of_cli_and_step_needs_no_recover(synthetic, tmp_pat
         assert second.returncode == 0, out[-2000:]
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
         assert holders() == []
+
+
+def test_a_step_whose_run_worker_is_gone_knows_it(tmp_path):
+    """A step process outliving its killed run worker must not publish (`audited` and
+    play-by-play ask `worker_gone` before they commit)."""
+    from nba_assets.recovery import release_before_steps, worker_gone
+    from nba_assets_tests.production.test_recovery import started_run
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.event_log_storage.set_concurrency_slots(API_POOL, 1)
+        orphaned = started_run(instance, host=this_host())  # its worker pid is dead
+        assert worker_gone(instance, orphaned)
+        logged: list[str] = []
+
+        class Log:
+            info = logged.append
+
+        assert release_before_steps(instance, "next-run", Log()) == [orphaned]
+        assert any(f"released run {orphaned}" in line for line in logged)
+        assert instance.get_run_by_id(orphaned).status == dg.DagsterRunStatus.FAILURE
