@@ -2,7 +2,7 @@
 
 Thin wiring: the basketball lives in `nba_assets.derived`. A season partition reads the game
 dates the season calendar gives it (`season_partition_mapping`); when box scores of some days
-change, only their seasons are stale, and the eager automation condition re-derives just those
+change, only their seasons are stale, and the automation condition re-derives just those
 (the IO manager then commits only rows that differ). The audit runs before the output is
 handed to the IO manager, so a failing rule publishes nothing.
 """
@@ -26,6 +26,14 @@ from nba_assets.schemas import (
 )
 
 DERIVED_GROUP = "derived"
+#: Re-derive a season once any of its game dates' inputs changed, when nothing upstream is
+#: running. Unlike `eager()`, a season is not held back because some of its days were never
+#: materialized (days before a first backfill, days the calendar keeps but nobody played).
+DERIVE_WHEN = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("inputs_changed")
 _COMMON = {
     "group_name": DERIVED_GROUP,
     "kinds": {"python", "deltalake"},
@@ -33,8 +41,7 @@ _COMMON = {
     "partitions_def": season_partitions,
     # a backfill of many seasons is one run that reads each input once
     "backfill_policy": dg.BackfillPolicy.single_run(),
-    # re-derive a season when any of its game dates' box scores change
-    "automation_condition": dg.AutomationCondition.eager(),
+    "automation_condition": DERIVE_WHEN,
 }
 
 
@@ -195,7 +202,7 @@ def _career_rules() -> list:
     kinds={"python", "deltalake"},
     owners=["team:data-eng"],
     # after any season's stats change (in season: the morning's box scores), once
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=DERIVE_WHEN,
 )
 def player_career_stats(
     context: dg.AssetExecutionContext, player_season_stats: pd.DataFrame
@@ -278,14 +285,14 @@ _SEASON_OUT = {"io_manager_key": "io_manager", "kinds": {"python", "deltalake"}}
             description=LINEUP_STINTS.description,
             metadata={"table": LINEUP_STINTS.name},
             owners=["team:data-eng"],
-            automation_condition=dg.AutomationCondition.eager(),
+            automation_condition=DERIVE_WHEN,
             **_SEASON_OUT,
         ),
         POSSESSIONS.name: dg.AssetOut(
             description=POSSESSIONS.description,
             metadata={"table": POSSESSIONS.name},
             owners=["team:data-eng"],
-            automation_condition=dg.AutomationCondition.eager(),
+            automation_condition=DERIVE_WHEN,
             **_SEASON_OUT,
         ),
     },

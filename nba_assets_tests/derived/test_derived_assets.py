@@ -174,3 +174,28 @@ def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_o
     box = published(box_warehouse, "team_boxscores", first=START, last=PBP_END)
     assert possessions["game_id"].nunique() == box["game_id"].nunique()
     assert possessions["pts"].sum() == box["pts"].sum()
+
+
+@pytest.mark.slow  # the automation evaluates every daily partition since 1996 (~90 s on 2 cores)
+def test_automation_requests_only_the_season_whose_days_changed(synthetic, tmp_path):
+    """One morning's box scores land: the automation asks for that season of each derived
+    table, no other season, though most of the season's days were never materialized."""
+    warehouse = tmp_path / "warehouse"
+    assets = [*BOX, play_by_play, *DERIVED, lineups_and_possessions, shots_asset]
+    defs = dg.Definitions(assets=assets, resources=resources(synthetic, warehouse))
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert first.total_requested == 0
+        day = {**TAGS, "dagster/asset_partition_range_end": START}
+        assert dg.materialize(
+            BOX, resources=resources(synthetic, warehouse), tags=day, instance=instance
+        ).success
+        after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+        requested = {
+            key.to_user_string(): after.get_requested_partitions(key)
+            for key in (dg.AssetKey(a) for a in ("team_season_stats", "player_season_stats"))
+        }
+        assert requested == {
+            "team_season_stats": {"2024-25"},
+            "player_season_stats": {"2024-25"},
+        }
