@@ -44,7 +44,7 @@ from nba_assets.io.manager import PROVENANCE_ATTR, publish
 from nba_assets.io.storage import as_upath, write_atomic
 from nba_assets.parsing import ParseError
 from nba_assets.partitions import season_of
-from nba_assets.recovery import worker_gone
+from nba_assets.recovery import refuse_if_orphaned
 from nba_assets.schemas import SCHEDULE, TABLES, TableSpec
 from nba_assets.source.errors import SchemaDriftError
 from nba_assets.source.index import record_confirmed, record_published, record_rejected
@@ -170,11 +170,7 @@ def audited(
             description=failure_message(spec, keys.start, keys.end, failed, where),
             metadata={"quarantine": dg.MetadataValue.path(str(where))},
         )
-    if worker_gone(context.instance, context.run_id):  # the CLI or run process was killed
-        raise dg.Failure(
-            f"{spec.name} {keys.start}...{keys.end}: the run's worker process is gone, so "
-            "this step does not publish (the run would stay STARTED); rerun the range"
-        )
+    refuse_if_orphaned(context.instance, context.run_id, f"{spec.name} {keys.start}...{keys.end}")
     before = published_days(warehouse, spec.name, start, end) if after_commit else None
     run = {"run_id": context.run_id, "step": _step_key(context), "asset": spec.name}
     commit = publish(warehouse, spec, frame, Selection.days(start, end), run)

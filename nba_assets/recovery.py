@@ -157,6 +157,21 @@ class _Recovering(Executor):
         yield from self.inner.execute(plan_context, execution_plan)
 
 
+def refuse_if_orphaned(instance: dg.DagsterInstance, run_id: str, what: str) -> None:
+    """Before a step publishes: if its run worker was killed, record the run as failed (it
+    would stay STARTED), free its slots, and stop without publishing."""
+    if not worker_gone(instance, run_id):
+        return
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status in _IN_FLIGHT:
+        instance.report_run_failed(run, message=f"{what}: the run worker process is gone")
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    raise dg.Failure(
+        f"{what}: the run's worker process is gone (killed?), so this step does not publish; "
+        "the run is recorded as failed; rerun the range"
+    )
+
+
 def recovering(base: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
     """`base`, but each run first frees the pool slots of dead local runs."""
 

@@ -31,7 +31,7 @@ from nba_assets.io.storage import as_upath
 from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions, season_of
 from nba_assets.pbp_checks import box_score_mismatches
-from nba_assets.recovery import worker_gone
+from nba_assets.recovery import refuse_if_orphaned
 from nba_assets.schemas import PLAY_BY_PLAY
 from nba_assets.source.archive import ArchivedResponse
 from nba_assets.source.client import API_POOL, NbaStatsClient
@@ -349,11 +349,9 @@ def play_by_play(
         yield checked.result(progress.done)
         if checked.failures:
             raise _reject(context, nba.warehouse, checked, keys.start, keys.end)
-        if worker_gone(context.instance, context.run_id):  # the CLI or run process was killed
-            raise dg.Failure(
-                f"play_by_play {keys.start}...{keys.end}: the run's worker process is gone, "
-                "so this step does not publish; rerun the range"
-            )
+        refuse_if_orphaned(
+            context.instance, context.run_id, f"play_by_play {keys.start}...{keys.end}"
+        )
         commit = staged.commit(_commit_metadata(context, checked.records))
     verdict = record_confirmed if commit.unchanged else record_published
     verdict(nba.warehouse, checked.records, PLAY_BY_PLAY.name, commit.version, context.run_id)

@@ -84,13 +84,17 @@ def test_rerun_after_sigkill_of_cli_and_step_needs_no_recover(synthetic, tmp_pat
 def test_a_step_whose_run_worker_is_gone_knows_it(tmp_path):
     """A step process outliving its killed run worker must not publish (`audited` and
     play-by-play ask `worker_gone` before they commit)."""
-    from nba_assets.recovery import release_before_steps, worker_gone
+    from nba_assets.recovery import refuse_if_orphaned, release_before_steps, worker_gone
     from nba_assets_tests.production.test_recovery import started_run
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         instance.event_log_storage.set_concurrency_slots(API_POOL, 1)
         orphaned = started_run(instance, host=this_host())  # its worker pid is dead
         assert worker_gone(instance, orphaned)
+        recorded = started_run(instance, host=this_host())
+        with pytest.raises(dg.Failure, match="does not publish"):
+            refuse_if_orphaned(instance, recorded, "team_boxscores 2024-11-01...2024-11-01")
+        assert instance.get_run_by_id(recorded).status == dg.DagsterRunStatus.FAILURE
         logged: list[str] = []
 
         class Log:
