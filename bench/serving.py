@@ -37,6 +37,7 @@ from nba_assets.serving import database, load
 from nba_assets.source.synthetic import SyntheticLeague
 
 TABLES = ("team_boxscores", "player_boxscores", "play_by_play")
+TABLES_BY_NAME = {t.name: t for t in (TEAM_BOXSCORES, PLAYER_BOXSCORES, PLAY_BY_PLAY)}
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 _WORDS = np.array(
     ["Made Shot", "Missed Shot", "Free Throw", "Rebound", "Turnover", "Foul", "Substitution"]
@@ -175,6 +176,11 @@ def main() -> None:
         last = dt.date(season_start_year(seasons[-1]) + 1, 1, 15)
         tick = Selection.days(last - dt.timedelta(days=7), last)
         run_pass("tick", engine, warehouse, tick, truncate=False)
+        for table in TABLES:  # the tick's count check alone, on the loaded database
+            with engine.connect() as connection:
+                began = time.monotonic()
+                load.served_counts(connection, TABLES_BY_NAME[table], [seasons[-1]])
+                print(f"  count    {table:<17} one season {time.monotonic() - began:8.2f} s")
         if not args.skip_rebuild:
             run_pass("rebuild", engine, warehouse, Selection(), truncate=True)
         print(f"  machine load after: {os.getloadavg()[0]:.1f} (2 cores)")

@@ -268,8 +268,9 @@ def served_counts(
 ) -> dict[str, int]:
     """Rows per season in PostgreSQL, as `warehouse_counts` gives them.
 
-    Each season is counted inside its game-date bounds too, so the game_date index finds its
-    rows: play-by-play has no season index, and a season filter alone reads every season.
+    A dated table's season is counted by its game-date bounds (`season` is a function of
+    `game_date`, and the loads copy it from the warehouse): the game_date index answers that,
+    mostly from the index alone, where a season filter reads every season's rows.
     """
     name = _ident(spec.name)
     if not by_season(spec):
@@ -282,7 +283,7 @@ def served_counts(
         where = f"{SEASON} = {_quote(season)}"
         if "game_date" in spec.names:
             first, last = season_bounds(season)
-            where += f" AND game_date BETWEEN '{first}' AND '{last}'"
+            where = f"game_date BETWEEN '{first}' AND '{last}'"
         sql = f"SELECT count(*) FROM {name} WHERE {where}"
         found = int(connection.exec_driver_sql(sql).scalar_one())
         if found:
