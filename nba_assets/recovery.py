@@ -131,6 +131,9 @@ def release_before_steps(
 def worker_gone(instance: dg.DagsterInstance, run_id: str) -> bool:
     """Whether this step runs in a child of a run worker that no longer exists (the CLI or
     run process was killed while the step went on): such a step must not publish."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.tags.get(HOST_TAG) != this_host():
+        return False  # a worker on another machine (a step pod): its pid means nothing here
     pid = _worker_pid(instance, run_id)
     return pid is not None and pid != os.getpid() and not _alive(pid)
 
