@@ -7,11 +7,12 @@ Each pass is its own process (its peak RSS is its own), with the synthetic leagu
 `nba-assets replay-server` in another:
   build    team and player box scores and play-by-play of the seasons but their last day
            (the inputs; not part of the measurement);
-  derive   every derived asset for every season partition (one `dg.materialize` per season:
-           the season stats, splits, shots, lineup stints and possessions), then
-           player_career_stats once; 0 requests;
-  tick     the last day's box scores and play-by-play land (one morning's run), then only the
-           season partitions the day maps to are re-derived (plus the career table).
+  derive   every derived table from scratch, 0 requests: the game-date tables (shots, lineup
+           stints, possessions) one run per season of days, the season tables (stats,
+           splits) one run per season, then player_career_stats;
+  tick     the last day's box scores and play-by-play land (one morning's run), then the
+           game-date tables for that day, the season partitions the day maps to, and the
+           career table are re-derived.
 `--keep DIR` keeps (or reuses) the warehouse.
 """
 
@@ -58,40 +59,33 @@ def phase_inputs(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dic
     return {"ok": box.success and pbp.success, "wall": time.perf_counter() - began}
 
 
-def _derive_seasons(warehouse: Path, seasons: list[str]) -> dict:
-    """Every season-partitioned derived asset for `seasons`, then the career table."""
+def _derive(warehouse: Path, seasons: list[str], days: tuple[dt.date, dt.date] | None) -> dict:
+    """The season tables for `seasons`, the career table, and the game-date tables (shots,
+    lineups, possessions) for `days`, or for every day of `seasons` (one run per season)."""
     import dagster as dg
 
     from nba_assets.assets.boxscores import player_boxscores, team_boxscores
-    from nba_assets.assets.derived import DERIVED_ASSETS, player_career_stats
+    from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_BY_GAME_DATE, player_career_stats
     from nba_assets.assets.play_by_play import play_by_play
+    from nba_assets.partitions import season_span
 
-    upstream = [team_boxscores, player_boxscores, play_by_play]
-    by_season = [a for a in DERIVED_ASSETS if a is not player_career_stats]
+    every = [team_boxscores, player_boxscores, play_by_play, *DERIVED_ASSETS]
+    by_season = [a for a in DERIVED_ASSETS if a not in (player_career_stats, *DERIVED_BY_GAME_DATE)]
     resources = _resources(DEAD, warehouse)
-    timings = {}
-    for season in seasons:
+    timings: dict[str, float] = {}
+
+    def timed(label: str, **run) -> None:
         began = time.perf_counter()
-        result = dg.materialize(
-            [*upstream, *DERIVED_ASSETS],
-            selection=by_season,
-            partition_key=season,
-            resources=resources,
-            raise_on_error=False,
-        )
-        if not result.success:
-            raise SystemExit(f"derivation of {season} failed")
-        timings[season] = round(time.perf_counter() - began, 1)
-    began = time.perf_counter()
-    career = dg.materialize(
-        [*upstream, *DERIVED_ASSETS],
-        selection=[player_career_stats],
-        resources=resources,
-        raise_on_error=False,
-    )
-    if not career.success:
-        raise SystemExit("player_career_stats failed")
-    timings["career"] = round(time.perf_counter() - began, 1)
+        if not dg.materialize(every, resources=resources, raise_on_error=False, **run).success:
+            raise SystemExit(f"derivation {label} failed")
+        timings[label] = round(time.perf_counter() - began, 1)
+
+    spans = [days] if days else [season_span(s) for s in seasons]
+    for first, last in spans:
+        timed(f"days {first}..{last}", selection=DERIVED_BY_GAME_DATE, tags=_tags(first, last))
+    for season in seasons:
+        timed(season, selection=by_season, partition_key=season)
+    timed("career", selection=[player_career_stats])
     return timings
 
 
@@ -109,7 +103,7 @@ def _rows(warehouse: Path) -> dict[str, int]:
 
 def phase_derive(warehouse: Path, seasons: list[str]) -> dict:
     began = time.perf_counter()
-    timings = _derive_seasons(warehouse, seasons)
+    timings = _derive(warehouse, seasons, None)
     return {
         "wall": time.perf_counter() - began,
         "peak_rss_mb": _peak_rss_mb(),
@@ -130,7 +124,7 @@ def phase_tick(url: str, warehouse: Path, day: dt.date) -> dict:
     )
     seasons = sorted(stale.get_partition_keys())
     began = time.perf_counter()
-    timings = _derive_seasons(warehouse, seasons)
+    timings = _derive(warehouse, seasons, (day, day))
     return {
         "inputs_wall": inputs["wall"],
         "seasons": seasons,
@@ -187,7 +181,7 @@ def run(seasons: str, warehouse: Path) -> None:
         )
         print(
             f"daily tick ({end}): inputs {tick['inputs_wall']:.1f}s; re-derived {tick['seasons']} "
-            f"in {tick['wall']:.1f}s wall (per season + career {tick['per_season']}), peak RSS "
+            f"in {tick['wall']:.1f}s wall ({tick['per_season']}), peak RSS "
             f"{tick['peak_rss_mb']:.0f} MB; rows {tick['rows']}",
             flush=True,
         )

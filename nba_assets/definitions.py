@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
-from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_GROUP
+from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_BY_GAME_DATE, DERIVED_GROUP
 from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
@@ -55,8 +55,13 @@ boxscores_job = dg.define_asset_job(
 play_by_play_job = dg.define_asset_job(
     "play_by_play_job", selection=dg.AssetSelection.groups(PLAY_BY_PLAY_GROUP)
 )
-#: season stats and the other derived tables: 0 requests, one season partition each
-derived_job = dg.define_asset_job("derived_job", selection=dg.AssetSelection.groups(DERIVED_GROUP))
+#: derived tables, 0 requests: by season (stats, splits, career) and by game date (shots,
+#: lineups, possessions); a job holds one kind of partitions
+_BY_GAME_DATE = dg.AssetSelection.assets(*DERIVED_BY_GAME_DATE)
+derived_job = dg.define_asset_job(
+    "derived_job", selection=dg.AssetSelection.groups(DERIVED_GROUP) - _BY_GAME_DATE
+)
+derived_play_by_play_job = dg.define_asset_job("derived_play_by_play_job", selection=_BY_GAME_DATE)
 
 
 def for_the_ui(assets: list, settings: Settings) -> list:
@@ -99,6 +104,7 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
             boxscores_job,
             play_by_play_job,
             derived_job,
+            derived_play_by_play_job,
             health_job,
             table_maintenance_job,
         ],

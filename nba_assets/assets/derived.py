@@ -7,13 +7,18 @@ change, only their seasons are stale, and the automation condition re-derives ju
 handed to the IO manager, so a failing rule publishes nothing.
 """
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
 import dagster as dg
 import pandas as pd
 
 from nba_assets.derived import career, checks, lineups, season_stats, shots, splits
-from nba_assets.partitions import season_partition_mapping, season_partitions
+from nba_assets.partitions import (
+    game_date_partitions,
+    season_partition_mapping,
+    season_partitions,
+)
 from nba_assets.schemas import (
     LINEUP_STINTS,
     PLAYER_CAREER_STATS,
@@ -43,6 +48,28 @@ _COMMON = {
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "automation_condition": DERIVE_WHEN,
 }
+
+
+#: The play-by-play tables are partitioned by game date like play_by_play itself: a morning
+#: re-derives only its days' games. A backfill runs about a season of days per run (~600k
+#: events), which bounds its memory.
+_BY_GAME_DATE = {
+    "partitions_def": game_date_partitions,
+    "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=366),
+}
+
+
+#: What the UI lists for the run's-days rule (the real one is built from the run's range).
+_DAYS_SHOWN = checks.dates_in_run(dt.date.min, dt.date.max)
+
+
+def _same_days(*upstream: str) -> dict[str, dg.AssetIn]:
+    return {name: dg.AssetIn() for name in upstream}
+
+
+def _days(context: dg.AssetExecutionContext) -> checks.BoxScoreCheck:
+    keys = context.partition_key_range
+    return checks.dates_in_run(dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end))
 
 
 def _by_season(upstream: str) -> dict[str, dg.AssetIn]:
@@ -76,9 +103,12 @@ def published_together(
             + ", ".join(failed)
         )
     for spec, frame, _ in tables:
-        metadata: dict = {"dagster/row_count": len(frame)}
-        if "season" in frame.columns:
-            metadata["rows_by_season"] = frame.groupby("season").size().to_dict()
+        metadata: dict = {}
+        if not isinstance(context.assets_def.partitions_def, dg.TimeWindowPartitionsDefinition):
+            # a daily run's output metadata lands on each of its days: run-wide counts stay off
+            metadata["dagster/row_count"] = len(frame)
+            if "season" in frame.columns:
+                metadata["rows_by_season"] = frame.groupby("season").size().to_dict()
         if named:
             yield dg.Output(frame, output_name=spec.name, metadata=metadata)
         else:
@@ -212,11 +242,11 @@ def player_career_stats(
     yield from published_after_audit(context, PLAYER_CAREER_STATS, frame, _career_rules())
 
 
-def _shots_rules(player_box: pd.DataFrame, seasons: Sequence[str]) -> list:
+def _shots_rules(player_box: pd.DataFrame, days: checks.BoxScoreCheck | None) -> list:
     return [
         checks.SCHEMA_CHECK,
         checks.unique_key(SHOTS),
-        checks.seasons_in_run(seasons),
+        *([days] if days else []),
         checks.shots_match_box_scores(player_box),
         checks.rule(
             "shooters_on_floor",
@@ -229,18 +259,14 @@ def _shots_rules(player_box: pd.DataFrame, seasons: Sequence[str]) -> list:
 @dg.asset(
     name=SHOTS.name,
     description=SHOTS.description,
-    ins={
-        **_by_season("play_by_play"),
-        **_by_season("player_boxscores"),
-        "lineup_stints": dg.AssetIn(),  # the same season: the lineups on the floor
-    },
-    check_specs=checks.check_spec(SHOTS, _shots_rules(pd.DataFrame(), [])),
+    ins=_same_days("play_by_play", "player_boxscores", "lineup_stints"),
+    check_specs=checks.check_spec(SHOTS, _shots_rules(pd.DataFrame(), _DAYS_SHOWN)),
     metadata={"table": SHOTS.name},
-    **{
-        **_COMMON,
-        # a season of play-by-play is ~600k events: one season per run bounds the memory
-        "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
-    },
+    group_name=DERIVED_GROUP,
+    kinds={"python", "deltalake"},
+    owners=["team:data-eng"],
+    automation_condition=DERIVE_WHEN,
+    **_BY_GAME_DATE,
 )
 def shots_asset(
     context: dg.AssetExecutionContext,
@@ -250,15 +276,17 @@ def shots_asset(
 ) -> Iterator:
     """Every field-goal attempt, reconciled with the box score before it is published."""
     frame = shots.shots(play_by_play, lineup_stints)
-    rules = _shots_rules(player_boxscores, context.partition_keys)
+    rules = _shots_rules(player_boxscores, _days(context))
     yield from published_after_audit(context, SHOTS, frame, rules)
 
 
-def _lineup_rules(player_box: pd.DataFrame, failed: Sequence[str], seasons: Sequence[str]) -> list:
+def _lineup_rules(
+    player_box: pd.DataFrame, failed: Sequence[str], days: checks.BoxScoreCheck
+) -> list:
     return [
         checks.SCHEMA_CHECK,
         checks.unique_key(LINEUP_STINTS),
-        checks.seasons_in_run(seasons),
+        days,
         checks.games_inferred(failed),
         checks.rule(
             "five_a_side", "five different players a side in every stint", checks.five_a_side
@@ -267,11 +295,11 @@ def _lineup_rules(player_box: pd.DataFrame, failed: Sequence[str], seasons: Sequ
     ]
 
 
-def _possession_rules(team_box: pd.DataFrame, seasons: Sequence[str]) -> list:
+def _possession_rules(team_box: pd.DataFrame, days: checks.BoxScoreCheck) -> list:
     return [
         checks.SCHEMA_CHECK,
         checks.unique_key(POSSESSIONS),
-        checks.seasons_in_run(seasons),
+        days,
         checks.points_match_box_scores(team_box),
     ]
 
@@ -296,19 +324,13 @@ _SEASON_OUT = {"io_manager_key": "io_manager", "kinds": {"python", "deltalake"}}
             **_SEASON_OUT,
         ),
     },
-    ins={
-        **_by_season("play_by_play"),
-        **_by_season("player_boxscores"),
-        **_by_season("team_boxscores"),
-    },
+    ins=_same_days("play_by_play", "player_boxscores", "team_boxscores"),
     check_specs=[
-        *checks.check_spec(LINEUP_STINTS, _lineup_rules(pd.DataFrame(), [], [])),
-        *checks.check_spec(POSSESSIONS, _possession_rules(pd.DataFrame(), [])),
+        *checks.check_spec(LINEUP_STINTS, _lineup_rules(pd.DataFrame(), [], _DAYS_SHOWN)),
+        *checks.check_spec(POSSESSIONS, _possession_rules(pd.DataFrame(), _DAYS_SHOWN)),
     ],
     group_name=DERIVED_GROUP,
-    partitions_def=season_partitions,
-    # a season of play-by-play is ~600k events: one season per run bounds the memory
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **_BY_GAME_DATE,
 )
 def lineups_and_possessions(
     context: dg.AssetExecutionContext,
@@ -318,12 +340,12 @@ def lineups_and_possessions(
 ) -> Iterator:
     """Who was on the floor (stints) and every possession, published together or not at all."""
     stints, possessions, failed = lineups.lineups_and_possessions(play_by_play, player_boxscores)
-    seasons = context.partition_keys
+    days = _days(context)
     yield from published_together(
         context,
         [
-            (LINEUP_STINTS, stints, _lineup_rules(player_boxscores, failed, seasons)),
-            (POSSESSIONS, possessions, _possession_rules(team_boxscores, seasons)),
+            (LINEUP_STINTS, stints, _lineup_rules(player_boxscores, failed, days)),
+            (POSSESSIONS, possessions, _possession_rules(team_boxscores, days)),
         ],
     )
 
@@ -336,3 +358,5 @@ DERIVED_ASSETS = [
     shots_asset,
     lineups_and_possessions,
 ]
+#: The tables partitioned by game date (a job holds one kind of partitions).
+DERIVED_BY_GAME_DATE = [shots_asset, lineups_and_possessions]

@@ -74,6 +74,16 @@ def seasons_in_run(seasons: Sequence[str]) -> BoxScoreCheck:
     return rule("seasons_in_partition", "every row's season is one of the run's seasons", run)
 
 
+def dates_in_run(first: dt.date, last: dt.date) -> BoxScoreCheck:
+    """Every row's game_date is one of the run's game-date partitions."""
+
+    def run(frame: pd.DataFrame) -> Outcome:
+        outside = (frame["game_date"] < first) | (frame["game_date"] > last)
+        return _rows(frame, outside, "{n} rows dated outside the run's days")
+
+    return rule("game_dates_in_partition", "every game_date inside the run's partitions", run)
+
+
 def totals_match_games(games: pd.DataFrame, key: str) -> BoxScoreCheck:
     """Season sums equal the game lines they came from: games, and every counting stat."""
 

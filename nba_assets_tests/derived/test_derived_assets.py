@@ -24,6 +24,8 @@ from nba_assets_tests.conftest import published, resources, table_version
 START, END = "2024-10-22", "2024-11-10"
 PBP_END = "2024-10-23"
 TAGS = {"dagster/asset_partition_range_start": START, "dagster/asset_partition_range_end": END}
+#: The play-by-play tables are partitioned by game date, like play_by_play.
+PBP_DAYS = {**TAGS, "dagster/asset_partition_range_end": PBP_END}
 BOX = [team_boxscores, player_boxscores]
 DERIVED = [team_season_stats, player_season_stats, team_splits]
 
@@ -35,7 +37,7 @@ def box_warehouse(synthetic_server, tmp_path_factory):
     assert dg.materialize(
         [play_by_play, team_boxscores.to_source_asset()],
         resources=resources(synthetic_server, warehouse),
-        tags={**TAGS, "dagster/asset_partition_range_end": PBP_END},
+        tags=PBP_DAYS,
     ).success
     return warehouse
 
@@ -118,7 +120,12 @@ def test_definitions_hold_the_derived_group():
     for asset in ("team_season_stats", "player_season_stats"):
         node = graph.get(dg.AssetKey(asset))
         assert node.group_name == "derived" and node.partitions_def == season_partitions
+    for asset in ("shots", "lineup_stints", "possessions"):
+        node = graph.get(dg.AssetKey(asset))
+        assert node.group_name == "derived"
+        assert node.partitions_def == play_by_play.partitions_def  # by game date
     assert defs.resolve_job_def("derived_job") is not None
+    assert defs.resolve_job_def("derived_play_by_play_job") is not None
 
 
 def test_career_stats_read_every_season(synthetic, box_warehouse):
@@ -141,7 +148,7 @@ def test_shots_reconcile_with_the_box_scores(synthetic, box_warehouse):
     result = dg.materialize(
         [*BOX, play_by_play, lineups_and_possessions, shots_asset],
         selection=[shots_asset, lineups_and_possessions],
-        partition_key="2024-25",
+        tags=PBP_DAYS,
         resources=resources(synthetic, box_warehouse),
     )
     assert result.success and synthetic.requests_for() == []
@@ -162,7 +169,7 @@ def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_o
     result = dg.materialize(
         [*BOX, play_by_play, lineups_and_possessions],
         selection=[lineups_and_possessions],
-        partition_key="2024-25",
+        tags=PBP_DAYS,
         resources=resources(synthetic, box_warehouse),
     )
     assert result.success and synthetic.requests_for() == []
