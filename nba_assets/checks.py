@@ -301,8 +301,10 @@ def cross_table(
         other = data.counterpart if data.counterpart is not None else frame.iloc[:0]
         have = set(other["game_date"].dropna())
         uncovered = sorted(d for d in set(frame["game_date"].dropna()) if d not in have)
-        checked = frame[~frame["game_date"].isin(uncovered)]
-        outcome = compare(checked, other[other["game_date"].isin(set(checked["game_date"]))], data)
+        # filtered copies only where something is cut: 25 seasons of player rows are ~500 MB
+        checked = frame[~frame["game_date"].isin(uncovered)] if uncovered else frame
+        overlap = other["game_date"].isin(set(checked["game_date"]))
+        outcome = compare(checked, other if overlap.all() else other[overlap], data)
         if outcome.bad.empty and uncovered:
             outcome.skipped = _no_counterpart(data, uncovered)
         elif uncovered:
@@ -374,8 +376,8 @@ def _players_sum_to_team(frame: pd.DataFrame, other: pd.DataFrame, data: AuditIn
 
 def _games_in_both_tables(frame: pd.DataFrame, other: pd.DataFrame, data: AuditInput) -> Outcome:
     mine, theirs = data.spec.name, _other_table(data.spec)
-    only_mine = frame[~frame["game_id"].isin(set(other["game_id"]))]
-    only_theirs = other[~other["game_id"].isin(set(frame["game_id"]))]
+    only_mine = frame[~frame["game_id"].isin(other["game_id"].unique())]
+    only_theirs = other[~other["game_id"].isin(frame["game_id"].unique())]
     bad = pd.concat([only_mine, only_theirs.reindex(columns=frame.columns)], ignore_index=True)
     says = (
         f"{only_mine['game_id'].nunique()} game(s) in {mine} have no rows in {theirs} and "
@@ -387,11 +389,17 @@ def _games_in_both_tables(frame: pd.DataFrame, other: pd.DataFrame, data: AuditI
 def _winner_scored_more(data: AuditInput) -> Outcome:
     """Per game, the team marked W scored more points than the team marked L (player rows are
     summed per team first); the features' `home_win` comes from points, WL must agree."""
-    repeated = data.frame.duplicated(list(data.spec.key), keep=False)  # unique_key's to report
-    frame = data.frame[~data.frame["game_id"].isin(set(data.frame.loc[repeated, "game_id"]))]
     lines = pd.DataFrame(
-        {"game_id": frame["game_id"], "team_id": frame["team_id"], "wl": frame["wl"]}
-    ).assign(pts=_int(frame, "pts"))
+        {
+            "game_id": data.frame["game_id"],
+            "team_id": data.frame["team_id"],
+            "wl": data.frame["wl"],
+            "pts": _int(data.frame, "pts"),
+        }
+    )
+    repeated = data.frame.duplicated(list(data.spec.key), keep=False)  # unique_key's to report
+    if repeated.any():
+        lines = lines[~lines["game_id"].isin(set(data.frame.loc[repeated, "game_id"]))]
     sides = lines.groupby(["game_id", "team_id"], as_index=False).agg(
         wl=("wl", "first"), pts=("pts", "sum")
     )
@@ -403,7 +411,7 @@ def _winner_scored_more(data: AuditInput) -> Outcome:
     lost = sides[sides["wl"] == "L"].set_index("game_id")["pts"]
     both = pd.DataFrame({"w": w, "l": lost}).dropna()
     wrong = both[both["w"].astype("int64") <= both["l"].astype("int64")]
-    bad = frame[frame["game_id"].isin(set(wrong.index))]
+    bad = data.frame[data.frame["game_id"].isin(set(wrong.index))]
     detail = ", ".join(f"{g} (W {r.w} vs L {r.l})" for g, r in list(wrong.iterrows())[:5])
     says = f"{len(wrong)} game(s) whose winner did not score more points: {detail}"
     return Outcome(bad, says if len(wrong) else "")
