@@ -155,9 +155,29 @@ class _Recovering(Executor):
         return self.inner.step_dependency_config
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
-        record_worker_host(plan_context.instance, plan_context.run_id)
-        release_before_steps(plan_context.instance, plan_context.run_id, plan_context.log)
-        yield from self.inner.execute(plan_context, execution_plan)
+        instance, run_id, log = plan_context.instance, plan_context.run_id, plan_context.log
+        record_worker_host(instance, run_id)
+        release_before_steps(instance, run_id, log)
+        for event in self.inner.execute(plan_context, execution_plan):
+            pool = _pool_wait(event)
+            if pool is not None:  # Dagster says so at DEBUG only; free dead runs, name holders
+                release_dead_runs(instance)
+                holders = [r for r in pool_holders(instance, pool) if r != run_id]
+                log.info(
+                    f"step {event.step_key} waits for pool {pool}, held by run(s) "
+                    f"{', '.join(holders) or '(none now: it goes next)'}"
+                )
+            yield event
+
+
+def _pool_wait(event: Any) -> str | None:
+    """The pool a 'Step blocked by limit for pool' engine event names, else None."""
+    message = getattr(event, "message", None) or ""
+    if event.event_type != DagsterEventType.ENGINE_EVENT or "blocked by limit for pool" not in (
+        message
+    ):
+        return None
+    return message.rsplit(" ", 1)[-1]
 
 
 def refuse_if_orphaned(instance: dg.DagsterInstance, run_id: str, what: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +35,13 @@ def materialize(home: Path, warehouse: Path, server_url: str) -> subprocess.Pope
     command = [str(REPO / ".venv" / "bin" / "dagster"), "asset", "materialize"]
     command += ["-m", "nba_assets.definitions", "--select", "team_boxscores", "--partition", DAY]
     return subprocess.Popen(
-        command, env=env, cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, text=True
+        command,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -103,3 +110,30 @@ def test_a_step_whose_run_worker_is_gone_knows_it(tmp_path):
         assert release_before_steps(instance, "next-run", Log()) == [orphaned]
         assert any(f"released run {orphaned}" in line for line in logged)
         assert instance.get_run_by_id(orphaned).status == dg.DagsterRunStatus.FAILURE
+
+
+@pytest.mark.slow
+def test_a_step_waiting_for_the_pool_says_at_info_which_run_holds_it(synthetic, tmp_path):
+    from nba_assets_tests.production.test_recovery import started_run
+
+    home, warehouse = tmp_path / "home", tmp_path / "warehouse"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.set_concurrency_slots(API_POOL, 1)
+        holder = started_run(instance, host="build-box-2.example")  # not ours to release
+        waiting = materialize(home, warehouse, synthetic.url)
+        line = f"step team_boxscores waits for pool {API_POOL}, held by run(s) {holder}"
+        guard = threading.Timer(120, os.killpg, (waiting.pid, signal.SIGKILL))
+        guard.start()
+        seen = []
+        try:
+            for text in waiting.stdout:  # until the line, then stop the waiting run
+                seen.append(text)
+                if line in text:
+                    break
+        finally:
+            guard.cancel()
+            os.killpg(waiting.pid, signal.SIGKILL)
+            waiting.wait()
+    assert line in seen[-1] and " - INFO - " in seen[-1], "".join(seen)[-3000:]
