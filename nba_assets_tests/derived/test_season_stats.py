@@ -150,3 +150,19 @@ def test_real_game_four_factors_from_the_box_score():
         assert round(ours["opp_fta_rate"][i], 3) == nba["oppFreeThrowAttemptRate"]
     # the estimate FGA + 0.44 FTA - OREB + TOV against the NBA's counted possessions (108, 109)
     assert [round(p, 2) for p in ours["poss"]] == [108.8, 110.96]
+
+
+def test_the_cup_final_is_its_own_season_type():
+    """LeBron James 2023-24 (the real game finder, every season type): the Cup final
+    (0062300001) is its own row and is not in his regular-season totals (71 GP, 1,822 PTS)."""
+    rows = parse_boxscores(
+        PLAYER_BOXSCORES,
+        fixture_body("leaguegamefinder-373ac7ae49.json"),
+        "LeagueGameFinderResults",
+    )
+    kept = rows[rows["season_type"].isin(["Regular Season", "PlayIn", "Playoffs", "NBA Cup"])]
+    stats = player_season_stats(kept).set_index("season_type")
+    assert sorted(stats.index) == ["NBA Cup", "PlayIn", "Playoffs", "Regular Season"]
+    assert stats.loc["NBA Cup", ["gp", "w", "pts"]].tolist() == [1, 1, 24]
+    assert stats.loc["Regular Season", ["gp", "pts"]].tolist() == [71, 1822]
+    assert stats["gp"].sum() == len(kept) == 78
