@@ -23,7 +23,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="field goals made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -31,7 +30,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="field goals attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -39,7 +37,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="fgm / fga (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -47,7 +44,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="three-pointers made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -55,7 +51,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="three-pointers attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -63,7 +58,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="fg3m / fg3a (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -71,7 +65,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="free throws made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -79,7 +72,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="free throws attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -87,7 +79,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="ftm / fta (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -95,7 +86,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="offensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -103,7 +93,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="defensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -111,7 +100,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="total rebounds (oreb + dreb)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -119,7 +107,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="assists",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -127,7 +114,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="steals",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -135,7 +121,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="blocks",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -143,7 +128,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="turnovers credited to players (team turnovers not included)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -151,7 +135,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="personal fouls",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -159,7 +142,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="points scored",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -167,7 +149,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="point margin while on the floor (team rows: the final margin)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -175,7 +156,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="field goals made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -183,7 +163,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="field goals attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -191,7 +170,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="fgm / fga (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -199,7 +177,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="three-pointers made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -207,7 +184,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="three-pointers attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -215,7 +191,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="fg3m / fg3a (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -223,7 +198,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="free throws made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -231,7 +205,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="free throws attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -239,7 +212,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="ftm / fta (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -247,7 +219,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="offensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -255,7 +226,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="defensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -263,7 +233,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="total rebounds (oreb + dreb)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -271,7 +240,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="assists",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -279,7 +247,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="steals",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -287,7 +254,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="blocks",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -295,7 +261,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="turnovers credited to players (team turnovers not included)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -303,7 +268,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="personal fouls",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -311,7 +275,6 @@ def upgrade() -> None:
         existing_type=sa.BIGINT(),
         comment="points scored",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -319,7 +282,6 @@ def upgrade() -> None:
         existing_type=sa.DOUBLE_PRECISION(precision=53),
         comment="point margin while on the floor (team rows: the final margin)",
         existing_nullable=True,
-        autoincrement=False,
     )
 
 
@@ -331,7 +293,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="point margin while on the floor (team rows: the final margin)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -340,7 +301,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="points scored",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -349,7 +309,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="personal fouls",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -358,7 +317,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="turnovers credited to players (team turnovers not included)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -367,7 +325,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="blocks",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -376,7 +333,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="steals",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -385,7 +341,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="assists",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -394,7 +349,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="total rebounds (oreb + dreb)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -403,7 +357,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="defensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -412,7 +365,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="offensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -421,7 +373,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="ftm / fta (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -430,7 +381,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="free throws attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -439,7 +389,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="free throws made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -448,7 +397,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="fg3m / fg3a (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -457,7 +405,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="three-pointers attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -466,7 +413,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="three-pointers made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -475,7 +421,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="fgm / fga (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -484,7 +429,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="field goals attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "team_boxscores",
@@ -493,7 +437,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="field goals made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -502,7 +445,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="point margin while on the floor (team rows: the final margin)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -511,7 +453,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="points scored",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -520,7 +461,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="personal fouls",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -529,7 +469,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="turnovers credited to players (team turnovers not included)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -538,7 +477,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="blocks",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -547,7 +485,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="steals",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -556,7 +493,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="assists",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -565,7 +501,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="total rebounds (oreb + dreb)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -574,7 +509,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="defensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -583,7 +517,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="offensive rebounds",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -592,7 +525,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="ftm / fta (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -601,7 +533,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="free throws attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -610,7 +541,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="free throws made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -619,7 +549,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="fg3m / fg3a (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -628,7 +557,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="three-pointers attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -637,7 +565,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="three-pointers made",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -646,7 +573,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="fgm / fga (null without attempts)",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -655,7 +581,6 @@ def downgrade() -> None:
         comment=None,
         existing_comment="field goals attempted",
         existing_nullable=True,
-        autoincrement=False,
     )
     op.alter_column(
         "player_boxscores",
@@ -664,5 +589,4 @@ def downgrade() -> None:
         comment=None,
         existing_comment="field goals made",
         existing_nullable=True,
-        autoincrement=False,
     )
