@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.assets.boxscores import BOXSCORES_GROUP, player_boxscores, team_boxscores
-from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_BY_GAME_DATE, DERIVED_GROUP
+from nba_assets.assets.derived import (
+    DERIVED_ASSETS,
+    DERIVED_BY_GAME_DATE,
+    DERIVED_GROUP,
+    derived_seasons_sensor,
+)
 from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
@@ -112,8 +117,9 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
             *build_schedules(settings.schedule_hour, settings.correction_days),
             health_schedule,
         ],
-        # Delta optimize + vacuum after new box-score / play-by-play commits
-        sensors=[table_maintenance_sensor],
+        # Delta optimize + vacuum after new box-score / play-by-play commits; season tables
+        # re-derived for the seasons whose box-score days changed
+        sensors=[table_maintenance_sensor, derived_seasons_sensor],
         resources=build_resources(settings),
         # each run first frees the nba_api slots of killed local runs (no `nba-assets recover`)
         executor=recovering(dg.multiprocess_executor),

@@ -26,12 +26,6 @@ def dg_env(tmp_path) -> dict[str, str]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the derived season assets map days to seasons with a custom "
-    "PartitionMapping, which Dagster does not serialize, so the remote asset graph (dg check "
-    "defs, the daemon) sees an identity mapping between daily and season partitions",
-)
 def test_dg_check_defs_passes(tmp_path):
     run([str(BIN / "dg"), "check", "defs"], REPO, **dg_env(tmp_path))
 

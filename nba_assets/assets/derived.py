@@ -1,30 +1,31 @@
 """Derived tables, one season partition each, built from the warehouse with 0 requests.
 
-Thin wiring: the basketball lives in `nba_assets.derived`. A season partition reads the game
-dates the season calendar gives it (`season_partition_mapping`); when box scores of some days
-change, only their seasons are stale, and the automation condition re-derives just those
-(the IO manager then commits only rows that differ). The audit runs before the output is
+Thin wiring: the basketball lives in `nba_assets.derived`. A season partition reads its
+season's rows of the daily box scores (the `season` column the warehouse partitions them by,
+from the one season calendar); when box scores of some days change, `derived_seasons_sensor`
+re-derives just their seasons, and the game-date tables follow their days by automation
+condition (the IO manager then commits only rows that differ). The audit runs before the output is
 handed to the IO manager, so a failing rule publishes nothing.
 """
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import dagster as dg
 import pandas as pd
 
 from nba_assets.derived import career, checks, lineups, season_stats, shots, splits
-from nba_assets.partitions import (
-    game_date_partitions,
-    season_partition_mapping,
-    season_partitions,
-)
+from nba_assets.io import delta
+from nba_assets.partitions import game_date_partitions, season_of, season_partitions
 from nba_assets.schemas import (
     LINEUP_STINTS,
+    PLAYER_BOXSCORES,
     PLAYER_CAREER_STATS,
     PLAYER_SEASON_STATS,
     POSSESSIONS,
     SHOTS,
+    TEAM_BOXSCORES,
     TEAM_SEASON_STATS,
     TEAM_SPLITS,
     TableSpec,
@@ -46,7 +47,8 @@ _COMMON = {
     "partitions_def": season_partitions,
     # a backfill of many seasons is one run that reads each input once
     "backfill_policy": dg.BackfillPolicy.single_run(),
-    "automation_condition": DERIVE_WHEN,
+    # no automation condition: the daemon's asset graph cannot see the day -> season mapping
+    # (a custom PartitionMapping is not serialized); derived_seasons_sensor asks for seasons
 }
 
 
@@ -72,8 +74,21 @@ def _days(context: dg.AssetExecutionContext) -> checks.BoxScoreCheck:
     return checks.dates_in_run(dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end))
 
 
-def _by_season(upstream: str) -> dict[str, dg.AssetIn]:
-    return {upstream: dg.AssetIn(partition_mapping=season_partition_mapping)}
+def _on_days(upstream: str) -> list[dg.AssetDep]:
+    """Lineage to a daily table. Its rows are read by season in the step (`_season_rows`):
+    Dagster does not serialize a custom day -> season mapping, and the daemon, the UI and
+    `dg check defs` reject a static-from-daily dependency without one."""
+    return [dg.AssetDep(upstream, partition_mapping=dg.AllPartitionMapping())]
+
+
+def _season_rows(context: dg.AssetExecutionContext, spec: TableSpec) -> pd.DataFrame:
+    """The published rows of the run's seasons of a daily table (one committed version)."""
+    warehouse = context.resources.io_manager.warehouse
+    selection = delta.Selection.of_seasons(context.partition_keys)
+    try:
+        return delta.to_frame(delta.read_rows(warehouse, spec, selection, spec.names))
+    except delta.TableMissingError:
+        return spec.empty()
 
 
 def published_after_audit(
@@ -155,13 +170,15 @@ def _specs(spec: TableSpec, extra: Callable[[pd.DataFrame], list]) -> list[dg.As
 
 @dg.asset(
     description=TEAM_SEASON_STATS.description,
-    ins=_by_season("team_boxscores"),
+    deps=_on_days("team_boxscores"),
+    required_resource_keys={"io_manager"},
     check_specs=_specs(TEAM_SEASON_STATS, _team_rules),
     metadata={"table": TEAM_SEASON_STATS.name},
     **_COMMON,
 )
-def team_season_stats(context: dg.AssetExecutionContext, team_boxscores: pd.DataFrame) -> Iterator:
+def team_season_stats(context: dg.AssetExecutionContext) -> Iterator:
     """Team totals, averages, ratings and four factors per season and season type."""
+    team_boxscores = _season_rows(context, TEAM_BOXSCORES)
     yield from _derive_seasons(
         context,
         TEAM_SEASON_STATS,
@@ -173,15 +190,15 @@ def team_season_stats(context: dg.AssetExecutionContext, team_boxscores: pd.Data
 
 @dg.asset(
     description=PLAYER_SEASON_STATS.description,
-    ins=_by_season("player_boxscores"),
+    deps=_on_days("player_boxscores"),
+    required_resource_keys={"io_manager"},
     check_specs=_specs(PLAYER_SEASON_STATS, _player_rules),
     metadata={"table": PLAYER_SEASON_STATS.name},
     **_COMMON,
 )
-def player_season_stats(
-    context: dg.AssetExecutionContext, player_boxscores: pd.DataFrame
-) -> Iterator:
+def player_season_stats(context: dg.AssetExecutionContext) -> Iterator:
     """Player totals, percentages and averages per season and season type."""
+    player_boxscores = _season_rows(context, PLAYER_BOXSCORES)
     yield from _derive_seasons(
         context,
         PLAYER_SEASON_STATS,
@@ -200,13 +217,15 @@ def _splits_rules(games: pd.DataFrame, seasons: Sequence[str] | None) -> list:
 
 @dg.asset(
     description=TEAM_SPLITS.description,
-    ins=_by_season("team_boxscores"),
+    deps=_on_days("team_boxscores"),
+    required_resource_keys={"io_manager"},
     check_specs=checks.check_spec(TEAM_SPLITS, _splits_rules(pd.DataFrame(), [])),
     metadata={"table": TEAM_SPLITS.name},
     **_COMMON,
 )
-def team_splits(context: dg.AssetExecutionContext, team_boxscores: pd.DataFrame) -> Iterator:
+def team_splits(context: dg.AssetExecutionContext) -> Iterator:
     """Home/road, monthly and head-to-head records and margins per team season."""
+    team_boxscores = _season_rows(context, TEAM_BOXSCORES)
     frame = splits.team_splits(team_boxscores)
     rules = _splits_rules(team_boxscores, context.partition_keys)
     yield from published_after_audit(context, TEAM_SPLITS, frame, rules)
@@ -360,3 +379,34 @@ DERIVED_ASSETS = [
 ]
 #: The tables partitioned by game date (a job holds one kind of partitions).
 DERIVED_BY_GAME_DATE = [shots_asset, lineups_and_possessions]
+#: The season-partitioned tables the sensor below keeps current.
+DERIVED_BY_SEASON = [team_season_stats, player_season_stats, team_splits]
+
+
+def _seasons_whose_days_changed(context: dg.MultiAssetSensorEvaluationContext):
+    """Box-score days materialized since the last tick -> one run per season they fall in.
+
+    A sensor, not an automation condition: Dagster does not serialize the custom day -> season
+    mapping, so the daemon's asset graph would never see a season's days change.
+    """
+    days = context.latest_materialization_records_by_partition_and_asset()
+    known = set(season_partitions.get_partition_keys())
+    seasons = sorted({season_of(dt.date.fromisoformat(day)) for day in days} & known)
+    context.advance_all_cursors()
+    if not seasons:
+        return dg.SkipReason("no box-score day materialized since the last tick")
+    return [dg.RunRequest(partition_key=season) for season in seasons]
+
+
+with warnings.catch_warnings():
+    # "superseded by Declarative Automation", which cannot see this mapping (above)
+    warnings.filterwarnings("ignore", message=r".*MultiAssetSensorDefinition.* is superseded")
+    derived_seasons_sensor = dg.multi_asset_sensor(
+        monitored_assets=[dg.AssetKey("team_boxscores"), dg.AssetKey("player_boxscores")],
+        request_assets=dg.AssetSelection.assets(*DERIVED_BY_SEASON),
+        name="derived_seasons_sensor",
+        # every 5 minutes: a morning's box scores reach their seasons' tables within minutes
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Re-derives the season tables of every season whose box-score days changed.",
+    )(_seasons_whose_days_changed)

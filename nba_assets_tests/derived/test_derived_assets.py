@@ -8,6 +8,7 @@ import pytest
 import nba_assets
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.derived import (
+    derived_seasons_sensor,
     lineups_and_possessions,
     player_career_stats,
     player_season_stats,
@@ -183,13 +184,17 @@ def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_o
     assert possessions["pts"].sum() == box["pts"].sum()
 
 
-@pytest.mark.slow  # the automation evaluates every daily partition since 1996 (~90 s on 2 cores)
-def test_automation_requests_only_the_season_whose_days_changed(synthetic, tmp_path):
-    """One morning's box scores land: the automation asks for that season of each derived
-    table, no other season, though most of the season's days were never materialized."""
+@pytest.mark.slow  # the automation evaluates every daily partition since 1996 (~40-90 s)
+def test_one_mornings_box_scores_ask_for_exactly_their_season_and_days(synthetic, tmp_path):
+    """The sensor asks for the season the day falls in (no other season); the game-date tables'
+    automation asks for that day only."""
     warehouse = tmp_path / "warehouse"
     assets = [*BOX, play_by_play, *DERIVED, lineups_and_possessions, shots_asset]
-    defs = dg.Definitions(assets=assets, resources=resources(synthetic, warehouse))
+    defs = dg.Definitions(
+        assets=assets,
+        sensors=[derived_seasons_sensor],
+        resources=resources(synthetic, warehouse),
+    )
     with dg.instance_for_test() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         assert first.total_requested == 0
@@ -197,12 +202,22 @@ def test_automation_requests_only_the_season_whose_days_changed(synthetic, tmp_p
         assert dg.materialize(
             BOX, resources=resources(synthetic, warehouse), tags=day, instance=instance
         ).success
+        context = dg.build_multi_asset_sensor_context(
+            monitored_assets=[dg.AssetKey("team_boxscores"), dg.AssetKey("player_boxscores")],
+            instance=instance,
+            definitions=defs,
+        )
+        requests = derived_seasons_sensor(context)
+        assert [r.partition_key for r in requests] == ["2024-25"]
         after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-        requested = {
-            key.to_user_string(): after.get_requested_partitions(key)
-            for key in (dg.AssetKey(a) for a in ("team_season_stats", "player_season_stats"))
-        }
-        assert requested == {
-            "team_season_stats": {"2024-25"},
-            "player_season_stats": {"2024-25"},
-        }
+        for table in ("shots", "lineup_stints", "possessions"):
+            assert after.get_requested_partitions(dg.AssetKey(table)) == {START}
+        for table in ("team_season_stats", "player_season_stats"):
+            assert not after.get_requested_partitions(dg.AssetKey(table))
+        again = dg.build_multi_asset_sensor_context(
+            monitored_assets=[dg.AssetKey("team_boxscores"), dg.AssetKey("player_boxscores")],
+            instance=instance,
+            definitions=defs,
+            cursor=context.cursor,
+        )
+        assert isinstance(derived_seasons_sensor(again), dg.SkipReason)
