@@ -47,6 +47,10 @@ class ServingDatabase(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         database.ready(self.dsn, self.schema_name)
 
+    def where(self, table: str) -> str:
+        """host:port/database (user) schema.table, never the password."""
+        return f"{database.describe(database.parse_dsn(self.dsn))} {self.schema_name}.{table}"
+
     def replace(self, table: str, selection: Selection) -> load.Load:
         engine = database.ready(self.dsn, self.schema_name)
         return load.replace_range(engine, table, selection, warehouse=self.warehouse)
@@ -114,7 +118,9 @@ def build_serving_asset(table: str) -> dg.AssetsDefinition:
             f"{name} {result.selection.describe()}: {result.rows} rows replace {result.removed} "
             f"(warehouse version {result.delta_version}, {result.rows_per_second:,.0f} rows/s)"
         )
-        yield dg.MaterializeResult(metadata=result.as_metadata())
+        yield dg.MaterializeResult(
+            metadata={**result.as_metadata(), "postgres_table": serving.where(table)}
+        )
         yield count_check(result)
 
     return _serve

@@ -70,7 +70,13 @@ def test_the_serving_assets_replace_their_partitions_and_pass_the_count_check(
         selection=["pg_team_boxscores", "pg_play_by_play"],
         raise_on_error=False,
     )
-    days = sorted({e.partition for e in result.get_asset_materialization_events()})
+    events_by_day = result.get_asset_materialization_events()
+    where = {e.materialization.metadata["postgres_table"].value for e in events_by_day}
+    assert where == {
+        f"127.0.0.1:5432/{serving_dsn.rsplit('/', 1)[1]} (user postgres) {schema}.{table}"
+        for table in ("team_boxscores", "play_by_play")
+    }
+    days = sorted({e.partition for e in events_by_day})
     assert days == pd.date_range(*PBP_DAYS).strftime("%Y-%m-%d").tolist()
     events = nba_assets.read("play_by_play", warehouse=str(season_warehouse))
     assert count(engine, "play_by_play") == len(events) > 1000
