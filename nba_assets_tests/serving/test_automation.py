@@ -43,3 +43,16 @@ def test_every_partition_the_morning_run_updated_is_requested_once():
             defs=defs, instance=instance, cursor=second.cursor
         )
         assert third.total_requested == 0
+
+
+def test_history_published_before_the_first_evaluation_is_left_to_a_rebuild():
+    defs = dg.Definitions(
+        assets=[build_serving_asset("team_boxscores"), team_boxscores.to_source_asset()],
+        resources={"serving": ServingDatabase(dsn="postgresql://u@h/db")},
+    )
+    with dg.instance_for_test() as instance:
+        for day in ("2024-11-01", "2024-11-02"):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("team_boxscores", partition=day)
+            )
+        assert dg.evaluate_automation_conditions(defs=defs, instance=instance).total_requested == 0
