@@ -291,7 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="materialize every core asset offline (synthetic league)"
     )
-    demo.add_argument("--season", default=DEMO_SEASON)
+    demo.add_argument(
+        "--season",
+        default=DEMO_SEASON,
+        help=f"the synthetic season to play (default {DEMO_SEASON})",
+    )
     demo.add_argument("--start", default=DEMO_START, help="first game date (YYYY-MM-DD)")
     demo.add_argument("--end", default=DEMO_END, help="last game date (YYYY-MM-DD)")
 
@@ -330,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--days", type=int, default=7, help="count requests of the last N days")
     sql = commands.add_parser(
-        "sql", help="SQL over team_boxscores / player_boxscores (DuckDB, season files first)"
+        "sql", help="SQL (DuckDB) over one committed snapshot of every table in the warehouse"
     )
     sql.add_argument("query", help='e.g. "SELECT team_id, avg(pts) FROM team_boxscores GROUP BY 1"')
     sql.add_argument("--warehouse", default=None, help="default: NBA_ASSETS_WAREHOUSE")
@@ -345,12 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--synthetic", action="store_true", help="serve the synthetic league")
     replay.add_argument(
-        "--seed", type=int, default=int(os.environ.get("NBA_ASSETS_SYNTHETIC_SEED", 2026))
+        "--seed",
+        type=int,
+        default=int(os.environ.get("NBA_ASSETS_SYNTHETIC_SEED", 2026)),
+        help="the synthetic league's seed (default NBA_ASSETS_SYNTHETIC_SEED, else 2026)",
     )
     replay.add_argument(
-        "--seasons", default=os.environ.get("NBA_ASSETS_SYNTHETIC_SEASONS", "1996-97:2025-26")
+        "--seasons",
+        default=os.environ.get("NBA_ASSETS_SYNTHETIC_SEASONS", "1996-97:2025-26"),
+        help="FIRST:LAST seasons the synthetic league plays (default 1996-97:2025-26)",
     )
-    replay.add_argument("--host", default="127.0.0.1")
+    replay.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
     replay.add_argument("--port", type=int, default=0, help="0 picks a free port")
     replay.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
     faults = replay.add_argument_group("fault injection (counts apply to the next N requests)")
@@ -365,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--fault-hang", type=int, default=0, help="hang N requests past the client timeout"
     )
-    faults.add_argument("--hang-seconds", type=float, default=60.0)
+    faults.add_argument(
+        "--hang-seconds", type=float, default=60.0, help="how long a hung request hangs"
+    )
     faults.add_argument("--fault-truncate", type=int, default=0, help="cut N bodies in half")
     faults.add_argument(
         "--fault-html", type=int, default=0, help="answer N requests with an HTML block page"
