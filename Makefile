@@ -9,7 +9,7 @@ export NBA_ASSETS_SOURCE ?= synthetic
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export NBA_ASSETS_WAREHOUSE ?= $(CURDIR)/warehouse
 
-.PHONY: setup demo ui test lint lock clean
+.PHONY: setup demo ui test lint lock clean docs
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
 	$(BIN)/python -m pytest
 
+# The docs site (MkDocs Material, offline, strict: a broken link or missing page fails).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
 	$(BIN)/ruff format --check nba_assets nba_assets_tests bench
@@ -54,4 +58,4 @@ lock:
 	  /tmp/nba-assets-lock/bin/pip freeze; } > requirements-dvc.txt
 
 clean:
-	rm -rf $(VENV) .dagster_home warehouse
+	rm -rf $(VENV) .dagster_home warehouse site
