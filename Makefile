@@ -36,6 +36,7 @@ ui: setup
 
 test: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The docs site (MkDocs Material, offline, strict: a broken link or missing page fails).
@@ -44,6 +45,7 @@ docs: setup
 
 lint: setup
 	$(BIN)/ruff check nba_assets nba_assets_tests bench
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check nba_assets nba_assets_tests bench
 
 # Re-pin the lock files from a fresh resolve of pyproject.toml (and of dvc).

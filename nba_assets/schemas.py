@@ -149,9 +149,27 @@ def _one_object_per_value(series: pd.Series, convert: Callable[[object], object]
     return pd.Series(values, index=series.index, dtype="object")
 
 
-def _as_date(value: object) -> dt.date:
-    from nba_assets.source.protocol import parse_api_date
+#: Every date form stats.nba.com uses or accepts.
+_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%b %d, %Y", "%Y-%m-%dT%H:%M:%S")
 
+
+def parse_api_date(value: str) -> dt.date:
+    """Parse every date form stats.nba.com uses or accepts (MM/DD/YYYY, ISO, 'Feb 20, 2026')."""
+    text = value.strip()
+    if len(text) == 10 and text[4] == "-":  # ISO, the common case: skip strptime's cost
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a stats.nba.com date: {value!r}")
+
+
+def _as_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

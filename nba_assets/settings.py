@@ -7,6 +7,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
 LIVE_BASE_URL = "https://stats.nba.com/stats"
 SOURCES = ("live", "replay", "synthetic")
 
@@ -81,10 +84,40 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 def _serving_dsn(raw: str) -> str:
     """The DSN as given, once it parses (a malformed one fails loading, not the first run)."""
     if raw.strip():
-        from nba_assets.serving.database import parse_dsn
-
         parse_dsn(raw)
     return raw.strip()
+
+
+#: The serving database's driver: psycopg2, the one the Dagster instance's storage brings.
+DRIVER = "postgresql+psycopg2"
+
+
+def parse_dsn(dsn: str) -> URL:
+    """`postgresql://user@host:5432/db` (or `postgres://`, `postgresql+psycopg2://`) as a URL."""
+    try:
+        url = sa.make_url(dsn.strip())
+    except sa.exc.ArgumentError:
+        raise ValueError(
+            "NBA_ASSETS_SERVING_DSN is not a database URL "
+            "(expected postgresql://user@host:5432/database)"
+        ) from None
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername=DRIVER)
+    if url.drivername != DRIVER:
+        raise ValueError(
+            f"NBA_ASSETS_SERVING_DSN: driver {url.drivername!r} is not supported; use "
+            "postgresql:// (served through psycopg2, the driver of the Dagster instance)"
+        )
+    if not url.database:
+        raise ValueError(f"NBA_ASSETS_SERVING_DSN {describe(url)} names no database")
+    return url
+
+
+def describe(url: URL) -> str:
+    """host:port/database (user), never the password."""
+    return (
+        f"{url.host or 'localhost'}:{url.port or 5432}/{url.database} (user {url.username or '-'})"
+    )
 
 
 def _hour(env: Mapping[str, str], name: str, default: int) -> int:

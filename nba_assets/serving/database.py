@@ -22,9 +22,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from nba_assets.settings import describe, parse_dsn
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_SCHEMA = "nba"
-DRIVER = "postgresql+psycopg2"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _ENGINES: dict[tuple[str, str], Engine] = {}
 _AT_HEAD: set[tuple[str, str]] = set()
@@ -35,34 +36,6 @@ _LOCK_KEY = "nba_assets.serving.migrate"
 
 class ServingUnavailableError(RuntimeError):
     """The serving database cannot be reached or used: names host, port, database and user."""
-
-
-def parse_dsn(dsn: str) -> URL:
-    """`postgresql://user@host:5432/db` (or `postgres://`, `postgresql+psycopg2://`) as a URL."""
-    try:
-        url = sa.make_url(dsn.strip())
-    except sa.exc.ArgumentError:
-        raise ValueError(
-            "NBA_ASSETS_SERVING_DSN is not a database URL "
-            "(expected postgresql://user@host:5432/database)"
-        ) from None
-    if url.drivername in ("postgres", "postgresql"):
-        url = url.set(drivername=DRIVER)
-    if url.drivername != DRIVER:
-        raise ValueError(
-            f"NBA_ASSETS_SERVING_DSN: driver {url.drivername!r} is not supported; use "
-            "postgresql:// (served through psycopg2, the driver of the Dagster instance)"
-        )
-    if not url.database:
-        raise ValueError(f"NBA_ASSETS_SERVING_DSN {describe(url)} names no database")
-    return url
-
-
-def describe(url: URL) -> str:
-    """host:port/database (user), never the password."""
-    return (
-        f"{url.host or 'localhost'}:{url.port or 5432}/{url.database} (user {url.username or '-'})"
-    )
 
 
 def check_schema_name(schema: str) -> str:

@@ -5,32 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from nba_assets.schemas import parse_api_date
+
 #: Parameters that only page or sort a response; they never select data.
 NOISE_PARAMS = frozenset({"Counter", "Sorter", "Direction"})
 #: Parameters that narrow a season-level response to a date window.
 DATE_PARAMS = ("DateFrom", "DateTo")
 
-_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%b %d, %Y", "%Y-%m-%dT%H:%M:%S")
-
 
 class NotServed(LookupError):
     """A request that a server-side backend (recordings, synthetic league) cannot answer."""
-
-
-def parse_api_date(value: str) -> dt.date:
-    """Parse every date form stats.nba.com uses or accepts (MM/DD/YYYY, ISO, 'Feb 20, 2026')."""
-    text = value.strip()
-    if len(text) == 10 and text[4] == "-":  # ISO, the common case: skip strptime's cost
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"not a stats.nba.com date: {value!r}")
 
 
 def api_date(day: dt.date) -> str:
