@@ -428,12 +428,33 @@ def game_possessions(
             if team is not None:
                 last_ball = row
         if current is not None:
-            current.end_action = group[-1].action_id
-            current.end_clock = 0.0
-            current.end_reason = "end of period"
-            found.append(current)
+            found += _period_end(current, last_ball, group[-1], home, away)
         offset += len(group)
     return found
+
+
+def _gives_ball_away(row: Event) -> bool:
+    """A turnover, a made field goal or a made last free throw: the other team has the ball."""
+    if row.action_type in ("Turnover", "Made Shot"):
+        return True
+    trip = re.match(r"Free Throw (\d) of (\d)", row.sub_type or "")
+    made = not (row.description or "").startswith("MISS")
+    return row.action_type == "Free Throw" and bool(trip) and trip[1] == trip[2] and made
+
+
+def _period_end(
+    current: Possession, last_ball: Event | None, last: Event, home: int, away: int
+) -> list[Possession]:
+    """The period's last possession, and the other team's if the ball changed hands with time
+    left and nothing happened after (a turnover at 0:08: the other team held it to the end)."""
+    if last_ball is not None and _gives_ball_away(last_ball) and last_ball.clock > 0:
+        current.end_action, current.end_clock = last_ball.action_id, last_ball.clock
+        current.end_reason = _reason(last_ball)
+        other = away if current.offense == home else home
+        held = Possession(current.period, other, last.action_id, last_ball.clock, last.action_id)
+        return [current, held]
+    current.end_action, current.end_clock, current.end_reason = last.action_id, 0.0, "end of period"
+    return [current]
 
 
 def game_teams(rows: Sequence[Event]) -> tuple[int, int]:
