@@ -62,8 +62,18 @@ def as_upath(location: str | os.PathLike[str]) -> UPath:
     """A warehouse location (local path or URL) as an absolute UPath."""
     text = os.fspath(location)
     if "://" in text:
-        return UPath(text)
+        return UPath(text, **_filesystem_options(text))
     return UPath(os.path.abspath(text))
+
+
+def _filesystem_options(url: str) -> dict:
+    """The S3 endpoint of the environment, passed explicitly: fsspec caches a filesystem per
+    set of arguments, and one built without them keeps whatever endpoint botocore read first
+    (a later AWS_ENDPOINT_URL, another MinIO or moto, would never be seen)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if urlsplit(url).scheme in ("s3", "s3a") and endpoint:
+        return {"client_kwargs": {"endpoint_url": endpoint}}
+    return {}
 
 
 def check_warehouse(location: str | os.PathLike[str]) -> None:
