@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from phases import run_phase
 from play_by_play import Server, _game_days, _resources, _season_range, _tags
 
 DEAD = "http://127.0.0.1:9/stats"  # nothing listens: a derived asset that asked would fail
@@ -136,15 +136,7 @@ def phase_tick(url: str, warehouse: Path, day: dt.date) -> dict:
 
 
 def _child(phase: str, *args: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_phase(__file__, phase, *args)
 
 
 def run(seasons: str, warehouse: Path) -> None:

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from phases import run_phase
+
 SEED = 7
 BIN = Path(sys.executable).parent
 #: The short range of the killed-rerun phase (one week of 2024-25).
@@ -147,15 +149,7 @@ def _table_facts(warehouse: Path) -> dict:
 
 
 def _child(phase: str, *args: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"phase {phase} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_phase(__file__, phase, *args)
 
 
 def _print_pass(label: str, run: dict) -> None:
