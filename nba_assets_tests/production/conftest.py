@@ -9,6 +9,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -146,10 +147,10 @@ def deploy_config() -> dict:
     return yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
 
 
-@pytest.fixture(scope="session")
-def postgres_db() -> Iterator[str]:
-    """A fresh database for this test session on the real PostgreSQL, dropped afterwards."""
-    name = f"nba_assets_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A fresh database on the real PostgreSQL, dropped (connections and all) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(**PG)
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -160,6 +161,13 @@ def postgres_db() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_db() -> Iterator[str]:
+    """A fresh database for this test session, dropped afterwards."""
+    with scratch_database("nba_assets") as name:
+        yield name
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -19,8 +18,8 @@ from nba_assets.assets.reference import teams
 from nba_assets.assets.schedule import schedule
 from nba_assets.serving import database
 from nba_assets_tests.conftest import resources
+from nba_assets_tests.production.conftest import PG, scratch_database
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 SEASON = "2024-25"
 SEASON_DAYS = ("2024-10-22", "2025-06-22")
 PBP_DAYS = ("2024-10-22", "2024-10-24")
@@ -36,18 +35,11 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def serving_dsn() -> Iterator[str]:
     """A database created for this session, dropped (connections and all) afterwards."""
-    name = f"nba_serving_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(**PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-    finally:
-        database.dispose_all()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with scratch_database("nba_serving") as name:
+        try:
+            yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+        finally:
+            database.dispose_all()
 
 
 @pytest.fixture
