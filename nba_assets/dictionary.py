@@ -15,8 +15,8 @@ from typing import Any
 
 from nba_assets.io.delta import SEASON, SOURCE_SHA256, layout
 from nba_assets.parsing import PLAYER_ALIASES
-from nba_assets.parsing_pbp import _FIELDS as PLAY_BY_PLAY_FIELDS
-from nba_assets.schemas import _ARROW, TABLES, Column, TableSpec
+from nba_assets.parsing_pbp import V3_FIELDS
+from nba_assets.schemas import TABLES, Column, TableSpec
 
 #: Where each API table's rows come from (derived tables say what they are built from).
 ENDPOINTS = {
@@ -70,7 +70,7 @@ def source_field(spec: TableSpec, column: Column) -> str:
     if not column.source:
         return "nba_api static teams" if spec.name == "teams" else "derived"
     if spec.name == "play_by_play":
-        by_name = {v: k for k, v in PLAY_BY_PLAY_FIELDS.items()}
+        by_name = {v: k for k, v in V3_FIELDS.items()}
         return by_name.get(column.name, "derived")
     if spec.name == "schedule":
         return SCHEDULE_FIELDS.get(column.name, "derived")
@@ -81,7 +81,7 @@ def source_field(spec: TableSpec, column: Column) -> str:
 
 
 def describe(spec: TableSpec) -> dict[str, Any]:
-    stored = layout(spec)
+    stored, arrow = layout(spec), spec.arrow_schema()
     return {
         "name": spec.name,
         "description": spec.description,
@@ -91,7 +91,7 @@ def describe(spec: TableSpec) -> dict[str, Any]:
         "columns": [
             {
                 "name": c.name,
-                "type": str(_ARROW[c.kind]),
+                "type": str(arrow.field(c.name).type),
                 "unit": unit(c),
                 "nullable": c.nullable,
                 "description": c.description,

@@ -15,7 +15,7 @@ from nba_assets.parsing import ParseError, to_table
 from nba_assets.schemas import PLAY_BY_PLAY
 
 #: V3 camelCase field -> our column (the rest are plain snake_case conversions).
-_FIELDS = {
+V3_FIELDS = {
     "actionId": "action_id",
     "actionNumber": "action_number",
     "period": "period",
@@ -95,10 +95,10 @@ def collect_actions(games: Sequence[tuple[Mapping, str, dt.date]]) -> tuple[list
 
 def generic_table(records: list[dict], sizes: Sizes) -> pd.DataFrame:
     """The actions as a frame of objects, typed value by value through `to_table`."""
-    frame = pd.DataFrame.from_records(records).rename(columns=_FIELDS)
+    frame = pd.DataFrame.from_records(records).rename(columns=V3_FIELDS)
     frame["game_id"] = [g for g, _, n in sizes for _ in range(n)]
     frame["game_date"] = [d for _, d, n in sizes for _ in range(n)]
-    for name in _FIELDS.values():
+    for name in V3_FIELDS.values():
         if name not in frame.columns:
             frame[name] = None
     frame["clock"] = clock_seconds(frame["clock"])
@@ -123,7 +123,7 @@ def generic_table(records: list[dict], sizes: Sizes) -> pd.DataFrame:
 _JSON_TYPES = {
     c.name: (pa.string(),) if c.kind == "string" else (pa.int64(),)
     for c in PLAY_BY_PLAY.columns
-    if c.name in _FIELDS.values()
+    if c.name in V3_FIELDS.values()
 }
 _JSON_TYPES |= {"clock": (pa.string(),), "score_home": (pa.string(), pa.int64())}
 _JSON_TYPES["score_away"] = _JSON_TYPES["score_home"]
@@ -138,7 +138,7 @@ def typed_table(records: list[dict], sizes: Sizes) -> pd.DataFrame | None:
     if not dates_plain or len({g for g, _, _ in sizes}) < len(sizes):
         return None  # datetimes for dates, a game twice: rare, left to the generic path
     raw = {}
-    for field, name in _FIELDS.items():
+    for field, name in V3_FIELDS.items():
         try:
             array = pa.array([action.get(field) for action in records])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
