@@ -30,20 +30,8 @@ def validate_body(
     columns raise SchemaDriftError, which no retry can fix.
     """
 
-    def malformed(detail: str) -> MalformedResponseError:
-        return MalformedResponseError(detail, endpoint=endpoint, params=params, first_bytes=text)
-
-    stripped = text.lstrip()
-    if not stripped:
-        raise malformed("empty body")
-    if stripped.startswith("<"):
-        raise malformed("an HTML/XML page instead of JSON (block page or error page)")
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise malformed(f"body is not complete JSON ({exc.msg} at char {exc.pos})") from None
-    if not isinstance(body, dict) or not body:
-        raise malformed("an empty JSON document ({}) instead of result sets")
+    malformed = _malformed_factory(endpoint, params, text)
+    body = parse_document(text, endpoint=endpoint, params=params)
     if "resultSets" not in body and "resultSet" not in body:
         if required and all(name in body for name in required):
             return _validate_nested(body, required, malformed, endpoint, params, text)
@@ -67,6 +55,46 @@ def validate_body(
                 params=params,
                 first_bytes=text,
             )
+    return body
+
+
+def _malformed_factory(endpoint: str, params: Mapping[str, str], text: str):
+    def malformed(detail: str) -> MalformedResponseError:
+        return MalformedResponseError(detail, endpoint=endpoint, params=params, first_bytes=text)
+
+    return malformed
+
+
+def parse_document(text: str, *, endpoint: str, params: Mapping[str, str]) -> dict:
+    """The body as a non-empty JSON object; block pages, truncation and `{}` are retryable."""
+    malformed = _malformed_factory(endpoint, params, text)
+    stripped = text.lstrip()
+    if not stripped:
+        raise malformed("empty body")
+    if stripped.startswith("<"):
+        raise malformed("an HTML/XML page instead of JSON (block page or error page)")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise malformed(f"body is not complete JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(body, dict) or not body:
+        raise malformed("an empty JSON document ({}) instead of result sets")
+    return body
+
+
+def validate_live_body(
+    text: str, *, endpoint: str, params: Mapping[str, str], required: Sequence[str]
+) -> dict:
+    """A live-feed document (no result sets): JSON holding the top-level keys `required` names."""
+    body = parse_document(text, endpoint=endpoint, params=params)
+    missing = [key for key in required if key not in body]
+    if missing:
+        raise SchemaDriftError(
+            f"live document lacks {missing} (got {sorted(body)[:10]})",
+            endpoint=endpoint,
+            params=params,
+            first_bytes=text,
+        )
     return body
 
 
