@@ -186,6 +186,7 @@ def run_replay_server(args: argparse.Namespace) -> int:
     echo = None if args.quiet else sys.stderr
     server = ReplayServer(backend, host=args.host, port=args.port, faults=faults, echo=echo)
     print(server.url, flush=True)
+    print(server.live_url, flush=True)  # NBA_LIVE_BASE_URL: the live feed beside the stats API
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 LIVE_BASE_URL = "https://stats.nba.com/stats"
+#: The NBA's live feed (scoreboard, box scores, play-by-play, odds) on its CDN.
+LIVE_FEED_URL = "https://cdn.nba.com/static/json/liveData"
 SOURCES = ("live", "replay", "synthetic")
 
 
@@ -37,6 +39,10 @@ class Settings:
     #: PostgreSQL the `serving` group mirrors the warehouse into; empty: no serving group.
     serving_dsn: str = ""
     serving_schema: str = "nba"
+    #: The live feed's base URL; empty: the CDN (source live) or the loopback server's.
+    live_base_url: str = ""
+    #: Seconds between the game-night sensor's scoreboard polls inside a game window.
+    live_poll_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +71,8 @@ class Settings:
             schedule_hour=_hour(env, "NBA_ASSETS_SCHEDULE_HOUR", 6),
             serving_dsn=_serving_dsn(env.get("NBA_ASSETS_SERVING_DSN", "")),
             serving_schema=env.get("NBA_ASSETS_SERVING_SCHEMA", "").strip() or "nba",
+            live_base_url=env.get("NBA_LIVE_BASE_URL", "").strip().rstrip("/"),
+            live_poll_seconds=_number(env, "NBA_ASSETS_LIVE_POLL_SECONDS", 60.0),
         )
 
 

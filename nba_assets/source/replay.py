@@ -20,6 +20,8 @@ from nba_assets.source.protocol import NotServed
 from nba_assets.source.recordings import RecordingsBackend, Reply
 
 ADMIN_PREFIX = "/__replay__/"
+#: Live-feed documents are served under this path; their request names start with `live/`.
+LIVE_PATH = "/live"
 BLOCK_PAGE = "<html><head><title>Access Denied</title></head><body>Access Denied</body></html>"
 
 
@@ -41,6 +43,16 @@ class SyntheticBackend:
         return Reply(
             200, "application/json; charset=utf-8", json.dumps(body, separators=(",", ":"))
         )
+
+    def set_clock(self, payload: Mapping[str, Any]) -> dict:
+        """Game nights: the simulated now (and the stats log's lag behind a final)."""
+        from nba_assets.source.synthetic_live import parse_clock
+
+        self.league.clock, self.league.game_log_lag = parse_clock(payload)
+        return {
+            "now": self.league.clock.isoformat(),
+            "game_log_lag_seconds": self.league.game_log_lag.total_seconds(),
+        }
 
 
 @dataclass
@@ -98,9 +110,19 @@ class ReplayServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
 
     @property
-    def url(self) -> str:
+    def root(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/stats"
+        return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The stats API's base URL (NBA_STATS_BASE_URL)."""
+        return f"{self.root}/stats"
+
+    @property
+    def live_url(self) -> str:
+        """The live feed's base URL (NBA_LIVE_BASE_URL): `/live/scoreboard/...`, `/live/odds/...`."""
+        return f"{self.root}{LIVE_PATH}"
 
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(
@@ -138,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith(ADMIN_PREFIX):
             self._admin_get(parts.path[len(ADMIN_PREFIX) :])
             return
-        endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        endpoint = _endpoint_of(parts.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         with self.server.lock:
             entry = {"endpoint": endpoint, "params": params, "time": time.time()}
@@ -195,6 +217,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, "application/json", json.dumps({"error": str(exc)}))
                 return
             self._send(200, "application/json", json.dumps(asdict(self.server.faults)))
+        elif action == "clock":
+            set_clock = getattr(self.server.backend, "set_clock", None)
+            if set_clock is None:
+                self._send(
+                    400, "application/json", '{"error":"only the synthetic league has a clock"}'
+                )
+                return
+            try:
+                self._send(200, "application/json", json.dumps(set_clock(payload)))
+            except ValueError as exc:
+                self._send(400, "application/json", json.dumps({"error": str(exc)}))
         elif action == "reset":
             self.server.reset()
             self._send(200, "application/json", "{}")
@@ -245,6 +278,14 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout test); nothing to tell it
 
 
+def _endpoint_of(path: str) -> str:
+    """`/stats/leaguegamelog` -> `leaguegamelog`; `/live/odds/odds_todaysGames.json` ->
+    `live/odds/odds_todaysgames.json` (the live client archives under the same name)."""
+    if path.startswith(LIVE_PATH + "/"):
+        return "live/" + path[len(LIVE_PATH) + 1 :].strip("/").lower()
+    return path.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
 def _as_json_error(message: str) -> str:
     try:
         json.loads(message)
@@ -280,10 +321,15 @@ _EMBEDDED: dict[tuple, ReplayServer] = {}
 _EMBEDDED_LOCK = threading.Lock()
 
 
-def embedded_server_url(source: str, recordings: str, seed: int, seasons: str) -> str:
-    """Start (once per process) a loopback server for `replay`/`synthetic` and return its URL."""
+def embedded_server(source: str, recordings: str, seed: int, seasons: str) -> ReplayServer:
+    """Start (once per process) a loopback server for `replay`/`synthetic`."""
     key = (source, recordings, seed, seasons)
     with _EMBEDDED_LOCK:
         if key not in _EMBEDDED:
             _EMBEDDED[key] = ReplayServer(make_backend(source, recordings, seed, seasons)).start()
-        return _EMBEDDED[key].url
+        return _EMBEDDED[key]
+
+
+def embedded_server_url(source: str, recordings: str, seed: int, seasons: str) -> str:
+    """The stats URL of the process's loopback server for `replay`/`synthetic`."""
+    return embedded_server(source, recordings, seed, seasons).url

@@ -866,6 +866,10 @@ class SyntheticLeague:
         self._rosters: list[list[Roster]] = []
         self._seasons: OrderedDict[int, Season] = OrderedDict()
         self._lock = threading.RLock()
+        #: the simulated now of game nights (None: every game is over) and how long after a
+        #: final buzzer the stats game log lists the game (see source/synthetic_live.py)
+        self.clock: dt.datetime | None = None
+        self.game_log_lag = dt.timedelta(0)
         self._handlers: dict[str, Callable[[Mapping[str, str]], dict]] = {
             "leaguegamelog": self._league_game_log,
             "commonallplayers": self._common_all_players,
@@ -880,6 +884,10 @@ class SyntheticLeague:
 
     def respond(self, endpoint: str, params: Mapping[str, str]) -> dict:
         """The parsed JSON body stats.nba.com would send; NotServed for anything else."""
+        if endpoint.startswith("live/"):
+            from nba_assets.source.synthetic_live import respond_live
+
+            return respond_live(self, endpoint, self.clock or dt.datetime.now(dt.UTC))
         handler = self._handlers.get(endpoint.strip().strip("/").lower())
         if handler is None:
             raise NotServed(
@@ -956,6 +964,10 @@ class SyntheticLeague:
             raise NotServed(str(exc)) from None
         kind = SEASON_TYPES[season_type]
         games = [] if kind is None else self.season(year).window(kind, start, end)
+        if self.clock is not None:  # a game night: only games over (and past the lag) are logged
+            from nba_assets.source.synthetic_live import game_log_holds
+
+            games = [g for g in games if game_log_holds(g, self.clock, self.game_log_lag)]
         if who == "T":
             headers, rows = TEAM_LOG_HEADERS, self._team_rows(year, games)
         else:
