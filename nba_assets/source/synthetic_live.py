@@ -163,8 +163,7 @@ def odds_body(league: SyntheticLeague, now: dt.datetime) -> dict:
 
 def expected_margin(game: Game) -> float:
     """Home team's expected margin: 2.5 points of home court plus the record difference."""
-    (hw, hl), (aw, al) = game.records
-    pct = [w / (w + l) if w + l else 0.5 for w, l in ((hw, hl), (aw, al))]
+    pct = [won / (won + lost) if won + lost else 0.5 for won, lost in game.records]
     return 2.5 + 30.0 * (pct[0] - pct[1])
 
 
