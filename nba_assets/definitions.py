@@ -11,6 +11,8 @@ from nba_assets.assets.derived import (
     DERIVED_GROUP,
     derived_seasons_sensor,
 )
+from nba_assets.assets.game_night import GAME_NIGHT_ASSETS
+from nba_assets.assets.game_night_sensor import build_game_night_sensor, build_odds_schedule
 from nba_assets.assets.play_by_play import PLAY_BY_PLAY_GROUP, play_by_play
 from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
@@ -24,6 +26,7 @@ from nba_assets.schemas import TABLES
 from nba_assets.serving.assets import build_serving_definitions
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
+from nba_assets.source.live import NbaLiveClient
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
 PLAY_BY_PLAY_ASSETS = [play_by_play]
@@ -46,6 +49,18 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             max_attempts=settings.max_attempts,
             max_retry_after=settings.max_retry_after,
             correction_days=settings.correction_days,
+        ),
+        "nba_live": NbaLiveClient(
+            source=settings.source,
+            base_url=settings.live_base_url,
+            recordings=settings.recordings,
+            synthetic_seed=settings.synthetic_seed,
+            synthetic_seasons=settings.synthetic_seasons,
+            warehouse=settings.warehouse,
+            proxy=settings.proxy,
+            request_timeout=settings.request_timeout,
+            max_attempts=settings.max_attempts,
+            max_retry_after=settings.max_retry_after,
         ),
         "io_manager": DeltaIOManager(warehouse=settings.warehouse),
     }
@@ -100,6 +115,7 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
                 *PLAY_BY_PLAY_ASSETS,
                 *DERIVED_ASSETS,
                 schedule,
+                *GAME_NIGHT_ASSETS,
                 build_training_snapshot(settings.warehouse),
             ],
             settings,
@@ -116,10 +132,15 @@ def _warehouse_definitions(settings: Settings) -> dg.Definitions:
         schedules=[
             *build_schedules(settings.schedule_hour, settings.correction_days),
             health_schedule,
+            build_odds_schedule(),
         ],
         # Delta optimize + vacuum after new box-score / play-by-play commits; season tables
         # re-derived for the seasons whose box-score days changed
-        sensors=[table_maintenance_sensor, derived_seasons_sensor],
+        sensors=[
+            table_maintenance_sensor,
+            derived_seasons_sensor,
+            build_game_night_sensor(settings.live_poll_seconds),
+        ],
         resources=build_resources(settings),
         # each run first frees the nba_api slots of killed local runs (no `nba-assets recover`)
         executor=recovering(dg.multiprocess_executor),

@@ -708,3 +708,111 @@ POSSESSIONS = TableSpec(
     ),
 )
 TABLES[POSSESSIONS.name] = POSSESSIONS
+
+
+# Game night (nba_assets/assets/game_night.py): the NBA's live feed, by game date. Snapshots
+# are appended, never rewritten; `captured_at` is when the feed was read (ISO 8601, UTC).
+
+_CAPTURED_AT = Column(
+    "captured_at",
+    "string",
+    "when the live feed was read, ISO 8601 UTC (2024-01-01T00:30:00Z)",
+    nullable=False,
+    source=False,
+)
+
+LIVE_SCOREBOARD = TableSpec(
+    name="live_scoreboard",
+    description=(
+        "Append-only snapshots of the live scoreboard (ScoreBoard, cdn.nba.com) taken during "
+        "game nights: status, period, clock and score of every game, the in-game score history."
+    ),
+    key=("game_id", "captured_at"),
+    columns=(
+        Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+        Column("game_date", "date", "US/Eastern date of the game", nullable=False, source=False),
+        _CAPTURED_AT,
+        Column("game_status", "int", "1 scheduled, 2 in progress, 3 final", nullable=False),
+        Column("game_status_text", "string", "'7:30 pm ET', 'Q3 4:12', 'Final', ..."),
+        Column("period", "int", "0 before tip-off, 1-4, 5+ overtime"),
+        Column("game_clock", "string", "time left in the period (ISO 8601 duration, PT04M12.00S)"),
+        Column("game_time_utc", "string", "scheduled tip-off, ISO 8601 UTC"),
+        Column("home_team_id", "int", nullable=False),
+        Column("away_team_id", "int", nullable=False),
+        Column("home_score", "int", "points so far"),
+        Column("away_score", "int", "points so far"),
+    ),
+)
+TABLES[LIVE_SCOREBOARD.name] = LIVE_SCOREBOARD
+
+_ODDS_KEY = (
+    Column("game_id", "string", "10-character stats.nba.com game id", nullable=False),
+    Column("game_date", "date", "US/Eastern date of the game", nullable=False, source=False),
+    Column("book_id", "string", "the bookmaker's id in the feed", nullable=False),
+    Column("book_name", "string", "the bookmaker"),
+    Column("market", "string", "2way (moneyline), spread, totals, ...", nullable=False),
+    Column("outcome", "string", "home, away, over, under, ...", nullable=False),
+)
+
+ODDS_SNAPSHOTS = TableSpec(
+    name="odds_snapshots",
+    description=(
+        "Append-only snapshots of every game's betting odds (Odds, cdn.nba.com): one row per "
+        "capture, game, book, market and outcome, with current and opening odds and spreads."
+    ),
+    key=("captured_at", "game_id", "book_id", "market", "outcome"),
+    columns=(
+        _CAPTURED_AT,
+        *_ODDS_KEY,
+        Column("odds", "float", "decimal odds now (payout per unit staked, stake included)"),
+        Column("opening_odds", "float", "decimal odds when the book opened the market"),
+        Column("odds_trend", "string", "up, down or neutral since the book's last move"),
+        Column("spread", "float", "the outcome's handicap now (spread markets); null otherwise"),
+        Column("opening_spread", "float", "the handicap when the market opened"),
+        Column(
+            "american_odds",
+            "int",
+            "the decimal odds as American odds (+150, -110), derived",
+            source=False,
+        ),
+        Column(
+            "implied_probability",
+            "float",
+            "1 / decimal odds, derived (a market's outcomes sum above 1 by the book's margin)",
+            source=False,
+        ),
+    ),
+)
+TABLES[ODDS_SNAPSHOTS.name] = ODDS_SNAPSHOTS
+
+CLOSING_LINES = TableSpec(
+    name="closing_lines",
+    description=(
+        "Per game, book, market and outcome: the opening line, the last line captured before "
+        "tip-off and the movement between them (from odds_snapshots); join on game_id."
+    ),
+    key=("game_id", "book_id", "market", "outcome"),
+    columns=(
+        *_ODDS_KEY,
+        Column("tip_off", "string", "scheduled tip-off, ISO 8601 UTC", source=False),
+        Column(
+            "closing_captured_at",
+            "string",
+            "the capture the closing line comes from: the last before tip-off",
+            nullable=False,
+            source=False,
+        ),
+        Column("snapshots", "int", "captures before tip-off", source=False),
+        Column("opening_odds", "float", "decimal odds when the market opened", source=False),
+        Column(
+            "closing_odds", "float", "decimal odds at the last capture before tip", source=False
+        ),
+        Column("odds_movement", "float", "closing_odds - opening_odds", source=False),
+        Column("opening_spread", "float", "handicap when the market opened", source=False),
+        Column("closing_spread", "float", "handicap at the last capture before tip", source=False),
+        Column("spread_movement", "float", "closing_spread - opening_spread", source=False),
+        Column("closing_american_odds", "int", "closing_odds as American odds", source=False),
+        Column("closing_implied_probability", "float", "1 / closing_odds", source=False),
+    ),
+)
+TABLES[CLOSING_LINES.name] = CLOSING_LINES

@@ -15,14 +15,15 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nba_assets.partitions import GAME_DATE_TIMEZONE, season_of, season_start_year
 from nba_assets.source.protocol import NotServed
 
-if TYPE_CHECKING:
-    from nba_assets.source.synthetic import Game, SyntheticLeague
+#: the synthetic league's `Game` and `SyntheticLeague` (not imported: synthetic imports this)
+Game = Any
+SyntheticLeague = Any
 
 EASTERN = ZoneInfo(GAME_DATE_TIMEZONE)
 GAME_MINUTES = 135

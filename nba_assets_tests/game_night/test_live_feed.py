@@ -1,0 +1,86 @@
+"""The live client and the synthetic league's game night, through nba_api's own parsers."""
+
+import json
+
+from nba_assets.assets.game_night import scoreboard_rows
+from nba_assets.source.live import LIVE_HEADERS
+from nba_assets.source.recordings import RecordingsBackend
+from nba_assets.source.replay import ReplayServer
+from nba_assets_tests.game_night.conftest import NIGHT, at
+
+
+def test_scoreboard_follows_the_clock(night):
+    live = night.live()
+    states = []
+    for hour, minute in ((18, 0), (19, 30), (21, 30), (23, 0), (1, 30)):
+        day = NIGHT if hour > 6 else NIGHT.replace(day=NIGHT.day + 1)
+        night.set_clock(at(hour, minute, day))
+        board, fetched = live.scoreboard()
+        assert board.score_board_date == NIGHT.isoformat()
+        states.append(scoreboard_rows(board, "x").sort_values("game_time_utc"))
+        assert fetched.endpoint == "live/scoreboard/todaysscoreboard_00.json"
+    assert [list(s["game_status"]) for s in states] == [
+        [1, 1, 1],
+        [2, 1, 1],
+        [3, 2, 1],
+        [3, 3, 2],
+        [3, 3, 3],
+    ]
+    # scores only grow
+    for side in ("home_score", "away_score"):
+        for game in range(3):
+            values = [int(s[side].iloc[game]) for s in states]
+            assert values == sorted(values)
+    assert live.stats.requests == 5
+    assert [r["endpoint"] for r in night.requests()] == [
+        "live/scoreboard/todaysscoreboard_00.json"
+    ] * 5
+
+
+def test_odds_follow_strength_and_move_until_tip(night):
+    live = night.live()
+    seen = []
+    for hour in (9, 14, 18, 23):
+        night.set_clock(at(hour))
+        odds, _ = live.odds()
+        seen.append({g["gameId"]: g for g in odds.games.get_dict()})
+    assert all(len(s) == 3 for s in seen)
+    game = min(seen[0])
+    lines = [
+        float(s[game]["markets"][1]["books"][0]["outcomes"][0]["spread"]) for s in seen
+    ]
+    opening = [s[game]["markets"][0]["books"][0]["outcomes"][0]["opening_odds"] for s in seen]
+    assert len(set(opening)) == 1  # the opening line stays the opening line
+    assert lines[2] == lines[3]  # frozen at tip-off
+    # stronger favourite (lower spread) has the shorter price
+    for g in seen[0].values():
+        spread = float(g["markets"][1]["books"][0]["outcomes"][0]["spread"])
+        home = float(g["markets"][0]["books"][0]["outcomes"][0]["odds"])
+        away = float(g["markets"][0]["books"][0]["outcomes"][1]["odds"])
+        assert (home < away) == (spread < 0) or spread == 0
+
+
+def test_the_client_sends_the_headers_the_cdn_needs(night):
+    headers = night.live().request_headers()
+    assert headers["Referer"] == LIVE_HEADERS["Referer"] == "https://www.nba.com/"
+    assert headers["Origin"] == "https://www.nba.com"
+    assert "br" not in headers["Accept-Encoding"]
+
+
+def test_recorded_live_answers_replay(night, tmp_path):
+    night.set_clock(at(21, 30))
+    live = night.live()
+    board, fetched = live.scoreboard()
+    record = json.loads(open(fetched.archive_path).read())
+    assert record["request"]["endpoint"] == "live/scoreboard/todaysscoreboard_00.json"
+    # the warehouse's raw archive is a recordings directory the replay server answers from
+    replay = ReplayServer(RecordingsBackend(night.warehouse / "raw")).start()
+    try:
+        again = night.live().model_copy(
+            update={"base_url": replay.live_url, "warehouse": str(tmp_path / "other")}
+        )
+        board_again, fetched_again = again.scoreboard()
+        assert fetched_again.sha256 == fetched.sha256
+        assert board_again.games.get_dict() == board.games.get_dict()
+    finally:
+        replay.stop()
