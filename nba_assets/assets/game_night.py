@@ -223,6 +223,15 @@ def _with_sha(frame: pd.DataFrame, sha: str) -> pd.DataFrame:
     return frame.assign(**{SOURCE_SHA256: sha})
 
 
+def _observe(context: dg.AssetExecutionContext, metadata: Mapping[str, Any]) -> None:
+    """What a capture cost and added (the commit's own facts go on the materialization)."""
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key, partition=context.partition_key, metadata=dict(metadata)
+        )
+    )
+
+
 class LiveScoreboardConfig(dg.Config):
     """Run config of `live_scoreboard`."""
 
@@ -234,7 +243,7 @@ class LiveScoreboardConfig(dg.Config):
 def _scoreboard_frame(
     day: dt.date, nba_live: NbaLiveClient, config: LiveScoreboardConfig
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    frames, records = [LIVE_SCOREBOARD.empty().assign(**{SOURCE_SHA256: None})], [], []
+    frames, records = [LIVE_SCOREBOARD.empty().assign(**{SOURCE_SHA256: None})], []
     if config.snapshots:
         for path in config.snapshots:
             endpoint, text, sha, when = read_archived(nba_live.warehouse, path)
@@ -259,8 +268,9 @@ def _produce_scoreboard(
     new, records = _scoreboard_frame(day, nba_live, config)
     published = published_days(nba_live.warehouse, LIVE_SCOREBOARD.name, day, day)
     table = append_snapshots(LIVE_SCOREBOARD, published, new)
-    context.add_output_metadata(
-        {"new_snapshots": int(new["captured_at"].nunique()), **nba_live.stats.as_metadata()}
+    _observe(
+        context,
+        {"new_snapshots": int(new["captured_at"].nunique()), **nba_live.stats.as_metadata()},
     )
     return with_provenance(table, records)
 
@@ -291,12 +301,13 @@ def _produce_odds(context: dg.AssetExecutionContext, nba_live: NbaLiveClient) ->
     new = _with_sha(odds_rows(odds, captured_at(got.body, got.fetched_at), dates), got.sha256)
     published = published_days(nba_live.warehouse, ODDS_SNAPSHOTS.name, day, day)
     table = append_snapshots(ODDS_SNAPSHOTS, published, new)
-    context.add_output_metadata(
+    _observe(
+        context,
         {
             "new_rows": len(new),
             "games_with_odds": int(new["game_id"].nunique()),
             **nba_live.stats.as_metadata(),
-        }
+        },
     )
     return with_provenance(table, [request_record(got)])
 
@@ -387,7 +398,10 @@ def tip_offs(warehouse: str, day: dt.date, snapshots: pd.DataFrame) -> dict[str,
         )
     scheduled = scheduled_tips(warehouse, day, day).get(day, {})
     tips.update({g: t.strftime("%Y-%m-%dT%H:%M:%SZ") for g, t in scheduled.items()})
-    latest = max(snapshots["captured_at"], default="")
+    # tipped by the latest capture of either feed: a rerun later gives the same lines
+    latest = max(
+        [*snapshots["captured_at"], *([] if board is None else board["captured_at"])], default=""
+    )
     return {g: t for g, t in tips.items() if t <= latest}
 
 
@@ -398,8 +412,8 @@ def _produce_closing(context: dg.AssetExecutionContext, warehouse: str) -> pd.Da
         snapshots = ODDS_SNAPSHOTS.empty()
     table = closing_lines(snapshots, tip_offs(warehouse, day, snapshots))
     shas = sorted(set(snapshots.get(SOURCE_SHA256, pd.Series(dtype=object)).dropna()))
-    context.add_output_metadata({"games": int(table["game_id"].nunique()), "api_requests": 0})
-    context.add_output_metadata({"odds_responses": len(shas)})
+    _observe(context, {"games": int(table["game_id"].nunique()), "api_requests": 0})
+    _observe(context, {"odds_responses": len(shas)})
     return table
 
 

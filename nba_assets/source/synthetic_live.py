@@ -159,7 +159,11 @@ def _team(team, game: Game, side: int, progress: float) -> dict:
 
 def odds_body(league: SyntheticLeague, now: dt.datetime) -> dict:
     day = slate_day(now)
-    return {"games": [_odds_game(league, g, now) for g in slate(league, day)]}
+    return {
+        # when the document was written (the real feed's scoreboard carries the same meta)
+        "meta": {"time": now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]},
+        "games": [_odds_game(league, g, now) for g in slate(league, day)],
+    }
 
 
 def expected_margin(game: Game) -> float:

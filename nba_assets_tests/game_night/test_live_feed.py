@@ -1,6 +1,7 @@
 """The live client and the synthetic league's game night, through nba_api's own parsers."""
 
 import json
+from pathlib import Path
 
 from nba_assets.assets.game_night import scoreboard_rows
 from nba_assets.source.live import LIVE_HEADERS
@@ -46,9 +47,7 @@ def test_odds_follow_strength_and_move_until_tip(night):
         seen.append({g["gameId"]: g for g in odds.games.get_dict()})
     assert all(len(s) == 3 for s in seen)
     game = min(seen[0])
-    lines = [
-        float(s[game]["markets"][1]["books"][0]["outcomes"][0]["spread"]) for s in seen
-    ]
+    lines = [float(s[game]["markets"][1]["books"][0]["outcomes"][0]["spread"]) for s in seen]
     opening = [s[game]["markets"][0]["books"][0]["outcomes"][0]["opening_odds"] for s in seen]
     assert len(set(opening)) == 1  # the opening line stays the opening line
     assert lines[2] == lines[3]  # frozen at tip-off
@@ -71,7 +70,7 @@ def test_recorded_live_answers_replay(night, tmp_path):
     night.set_clock(at(21, 30))
     live = night.live()
     board, fetched = live.scoreboard()
-    record = json.loads(open(fetched.archive_path).read())
+    record = json.loads(Path(fetched.archive_path).read_text())
     assert record["request"]["endpoint"] == "live/scoreboard/todaysscoreboard_00.json"
     # the warehouse's raw archive is a recordings directory the replay server answers from
     replay = ReplayServer(RecordingsBackend(night.warehouse / "raw")).start()
