@@ -399,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     from nba_assets.serving import cli as serving_cli
 
     serving_cli.add_parser(commands)
+    from nba_assets.shadow import cli as shadow_cli
+
+    shadow_cli.add_parser(commands)
     return parser
 
 
@@ -461,6 +464,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_rollback(args)
     if args.command == "migrate":
         return run_migrate(args)
+    if args.command == "shadow":
+        from nba_assets.shadow import cli as shadow_cli
+
+        ensure_instance_home()
+        return shadow_cli.run(args, _warehouse(args.warehouse))
     if args.command == "db":
         from nba_assets.serving import cli as serving_cli
 
