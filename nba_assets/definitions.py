@@ -34,34 +34,27 @@ PLAY_BY_PLAY_ASSETS = [play_by_play]
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Same keys in every environment; only the values differ."""
+    # what both feeds' clients share: where the answers come from and how politely
+    feeds = {
+        "source": settings.source,
+        "recordings": settings.recordings,
+        "synthetic_seed": settings.synthetic_seed,
+        "synthetic_seasons": settings.synthetic_seasons,
+        "warehouse": settings.warehouse,
+        "proxy": settings.proxy,
+        "request_timeout": settings.request_timeout,
+        "max_attempts": settings.max_attempts,
+        "max_retry_after": settings.max_retry_after,
+    }
     return {
         "nba": NbaStatsClient(
-            source=settings.source,
+            **feeds,
             base_url=settings.base_url,
-            recordings=settings.recordings,
-            synthetic_seed=settings.synthetic_seed,
-            synthetic_seasons=settings.synthetic_seasons,
-            warehouse=settings.warehouse,
-            proxy=settings.proxy,
             extra_headers=dict(settings.extra_headers),
-            request_timeout=settings.request_timeout,
             min_request_interval=settings.min_request_interval,
-            max_attempts=settings.max_attempts,
-            max_retry_after=settings.max_retry_after,
             correction_days=settings.correction_days,
         ),
-        "nba_live": NbaLiveClient(
-            source=settings.source,
-            base_url=settings.live_base_url,
-            recordings=settings.recordings,
-            synthetic_seed=settings.synthetic_seed,
-            synthetic_seasons=settings.synthetic_seasons,
-            warehouse=settings.warehouse,
-            proxy=settings.proxy,
-            request_timeout=settings.request_timeout,
-            max_attempts=settings.max_attempts,
-            max_retry_after=settings.max_retry_after,
-        ),
+        "nba_live": NbaLiveClient(**feeds, base_url=settings.live_base_url),
         "io_manager": DeltaIOManager(warehouse=settings.warehouse),
     }
 

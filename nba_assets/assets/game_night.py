@@ -40,6 +40,9 @@ _COMMON: dict[str, Any] = {
     "kinds": {"python", "deltalake"},
     "owners": ["team:data-eng"],
     "partitions_def": game_date_partitions,
+    # one game date per run (a capture is of one moment); the same policy as the box scores,
+    # so the game-night sensor's runs mix them in one job
+    "backfill_policy": dg.BackfillPolicy.single_run(),
     "metadata": {"partition_column": "game_date"},
 }
 

@@ -30,16 +30,12 @@ class NbaStatsClient(PoliteClient):
     validation of every body, the raw archive, and counters (all in `PoliteClient`).
     """
 
-    source: str = "live"
-    base_url: str = ""
-    recordings: str = ""
-    synthetic_seed: int = 2026
-    synthetic_seasons: str = "1996-97:2025-26"
     #: Box-score windows older than this many days are settled: answered from the archive.
     correction_days: int = 7
 
     http_base: ClassVar[type] = NBAStatsHTTP
     feed: ClassVar[str] = "stats"
+    default_url: ClassVar[str] = LIVE_BASE_URL
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # before any request: a wrong bucket or dead endpoint must not cost an API call
@@ -52,17 +48,8 @@ class NbaStatsClient(PoliteClient):
         # run's slot is freed here, with no `nba-assets recover`
         release_before_steps(context.instance, context.run_id, context.log, API_POOL)
 
-    def resolved_base_url(self) -> str:
-        """An explicit URL wins; replay/synthetic start a loopback server in this process."""
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        if self.source == "live":
-            return LIVE_BASE_URL
-        from nba_assets.source.replay import embedded_server_url
-
-        return embedded_server_url(
-            self.source, self.recordings, self.synthetic_seed, self.synthetic_seasons
-        )
+    def loopback_url(self, server: Any) -> str:
+        return server.url
 
     def request_headers(self) -> dict[str, str]:
         headers = dict(STATS_HEADERS)

@@ -44,27 +44,14 @@ def live_request_name(path: str) -> str:
 class NbaLiveClient(PoliteClient):
     """The live feed at `base_url` (`NBA_LIVE_BASE_URL`): the CDN, a replay or the synthetic league."""
 
-    source: str = "live"
-    base_url: str = ""
-    recordings: str = ""
-    synthetic_seed: int = 2026
-    synthetic_seasons: str = "1996-97:2025-26"
     min_request_interval: float = 0.2
 
     http_base: ClassVar[type] = NBALiveHTTP
     feed: ClassVar[str] = "live"
+    default_url: ClassVar[str] = LIVE_FEED_URL
 
-    def resolved_base_url(self) -> str:
-        """An explicit URL wins; replay/synthetic use the process's loopback server."""
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        if self.source == "live":
-            return LIVE_FEED_URL
-        from nba_assets.source.replay import embedded_server
-
-        return embedded_server(
-            self.source, self.recordings, self.synthetic_seed, self.synthetic_seasons
-        ).live_url
+    def loopback_url(self, server: Any) -> str:
+        return server.live_url
 
     def request_headers(self) -> dict[str, str]:
         return {**LIVE_HEADERS, **self.extra_headers}

@@ -93,6 +93,13 @@ def throttle_for(feed: str) -> _Throttle:
 class PoliteClient(dg.ConfigurableResource):
     """The request loop both feeds share; subclasses name the feed, its URL, headers and HTTP class."""
 
+    #: live (the NBA's servers), replay (recordings) or synthetic, as NBA_ASSETS_SOURCE
+    source: str = "live"
+    #: an explicit base URL (a replay server, a proxy); empty: the feed's own or the loopback's
+    base_url: str = ""
+    recordings: str = ""
+    synthetic_seed: int = 2026
+    synthetic_seasons: str = "1996-97:2025-26"
     warehouse: str = "warehouse"
     proxy: str = ""
     extra_headers: dict[str, str] = {}
@@ -114,7 +121,24 @@ class PoliteClient(dg.ConfigurableResource):
     #: which spacing the client's requests share
     feed: ClassVar[str] = ""
 
+    #: the feed's own base URL (source `live`)
+    default_url: ClassVar[str] = ""
+
     def resolved_base_url(self) -> str:
+        """An explicit URL wins; replay/synthetic use this process's loopback server."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        if self.source == "live":
+            return self.default_url
+        from nba_assets.source.replay import embedded_server
+
+        server = embedded_server(
+            self.source, self.recordings, self.synthetic_seed, self.synthetic_seasons
+        )
+        return self.loopback_url(server)
+
+    def loopback_url(self, server: Any) -> str:
+        """Where the feed lives on a loopback replay server."""
         raise NotImplementedError
 
     def request_headers(self) -> dict[str, str]:
