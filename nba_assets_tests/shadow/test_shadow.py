@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -17,8 +18,8 @@ from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io import delta
 from nba_assets.schemas import TABLES
-from nba_assets.shadow import store
-from nba_assets_tests.conftest import resources
+from nba_assets.shadow import envs, store
+from nba_assets_tests.conftest import REPO, resources
 
 START, END = "2024-10-22", "2024-10-25"
 SELECT = "team_boxscores,player_boxscores,play_by_play"
@@ -276,3 +277,65 @@ def test_a_request_the_archive_cannot_answer_is_an_error_naming_it(warehouse, sy
     assert store.read_manifest(str(warehouse), "later")["status"] == "failed"
     assert shadow("promote", "later", "--warehouse", str(warehouse)) == 1
     assert "failed" in capsys.readouterr().err
+
+
+#: A commit of main from before shadow runs existed (the runner is always this checkout's):
+#: environments are cached by commit, so this one is built once per machine, then reused.
+REF = "fd5d35f"
+
+
+@pytest.mark.slow
+def test_a_shadow_from_a_ref_runs_that_commits_code_built_from_its_lock(
+    warehouse, synthetic, capsys
+):
+    commit = envs.resolve(REF)
+    code = shadow(
+        "run",
+        "--label",
+        "old",
+        "--ref",
+        REF,
+        "--select",
+        SELECT,
+        "--partition-range",
+        f"{START}...{END}",
+        "--warehouse",
+        str(warehouse),
+    )
+    assert code == 0, capsys.readouterr()
+    assert synthetic.requests_for() == []
+    ready = envs.envs_root() / commit / ".ready"
+    assert ready.read_text().strip() == commit
+    python = envs.python_of(commit)
+    # the ref's own package, installed in its own environment (not this checkout's)
+    where = subprocess.run(
+        [str(python), "-I", "-c", "import nba_assets; print(nba_assets.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(envs.envs_root()) in where and str(REPO) not in where
+    manifest = store.read_manifest(str(warehouse), "old")
+    assert manifest["code"] == {"ref": REF, "commit": commit, "dirty": False}
+    assert all(f["published"] for f in manifest["tables"].values())
+    report = diff_report(warehouse, capsys, "old")
+    assert report["complete"]
+    # a second shadow of the same commit builds nothing
+    built_at = ready.stat().st_mtime_ns
+    assert (
+        shadow(
+            "run",
+            "--label",
+            "again",
+            "--ref",
+            commit,
+            "--select",
+            "team_boxscores",
+            "--partition-range",
+            f"{START}...{END}",
+            "--warehouse",
+            str(warehouse),
+        )
+        == 0
+    )
+    assert ready.stat().st_mtime_ns == built_at
