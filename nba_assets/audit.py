@@ -38,12 +38,12 @@ from nba_assets.io.delta import (
     Selection,
     TableMissingError,
     read_rows,
+    seasons_between,
     to_frame,
 )
 from nba_assets.io.manager import PROVENANCE_ATTR, publish
 from nba_assets.io.storage import as_upath, write_atomic
 from nba_assets.parsing import ParseError
-from nba_assets.partitions import season_of
 from nba_assets.recovery import refuse_if_orphaned
 from nba_assets.schemas import SCHEDULE, TABLES, TableSpec
 from nba_assets.source.errors import SchemaDriftError
@@ -73,11 +73,13 @@ def published_table(warehouse: str, table: str) -> pd.DataFrame | None:
     return _published(warehouse, TABLES[table], Selection())
 
 
-def published_schedule(warehouse: str, start: dt.date, end: dt.date) -> pd.DataFrame | None:
-    """The `schedule` seasons that cover [start, end]; None if none is published."""
-    frame = _published(
-        warehouse, SCHEDULE, Selection.of_seasons({season_of(start), season_of(end)})
-    )
+def published_schedule(
+    warehouse: str, start: dt.date, end: dt.date, seasons: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The `schedule` of every season [start, end] touches (or of `seasons`); None if none of
+    them is published."""
+    chosen = seasons if seasons is not None else seasons_between(start, end)
+    frame = _published(warehouse, SCHEDULE, Selection.of_seasons(chosen))
     return frame if frame is not None and len(frame) else None
 
 

@@ -477,7 +477,8 @@ def _seasons_of(data: AuditInput) -> str:
     return ", ".join(sorted({season_of(data.start), season_of(data.end)}))
 
 
-def _postponed(schedule: pd.DataFrame) -> pd.Series:
+def postponed(schedule: pd.DataFrame) -> pd.Series:
+    """Games the schedule marks postponed or cancelled (never due, never final)."""
     return (
         schedule["game_status_text"]
         .astype("string")
@@ -503,7 +504,7 @@ def _scheduled_games_present(data: AuditInput) -> Outcome:
         schedule["season_type"].isin(BOXSCORE_SEASON_TYPES)
         & (schedule["game_date"] >= data.start)
         & (schedule["game_date"] <= min(data.end, today - dt.timedelta(days=1)))
-        & ~_postponed(schedule)
+        & ~postponed(schedule)
     ]
     missing = due[~due["game_id"].isin(data.frame["game_id"])]
     bad = missing.reindex(columns=["game_id", "game_date", "matchup", "game_label"])

@@ -98,7 +98,10 @@ def test_range_run_lands_exact_recorded_rows_with_one_request(replay, warehouse)
     result = materialize_range(replay, warehouse, "2025-10-21", "2025-11-30")
     assert result.success
     [request] = replay.requests_for("leaguegamelog")
-    assert len(replay.requests_for()) == 1
+    # and the season's schedule, asked once for the audit (the recordings have none: it
+    # falls back to the game log)
+    assert len(replay.requests_for("scheduleleaguev2")) == 1
+    assert len(replay.requests_for()) == 2
     events = day_events(result)
     assert len(events) == 41  # one event per day, game days and empty days alike
     assert table_version(warehouse, "team_boxscores") == 0  # and one commit for all of them
@@ -194,7 +197,9 @@ def test_rematerializing_a_settled_day_replaces_nothing_and_costs_nothing(replay
         replay.reset()
         again = materialize_range(replay, warehouse, "2025-11-01", "2025-11-01", config)
         assert again.success
-        assert len(replay.requests_for()) == requests, config
+        assert len(replay.requests_for("leaguegamelog")) == requests, config
+        # a settled rerun asks nothing, not even the schedule; a refreshed one asks for it
+        assert len(replay.requests_for("scheduleleaguev2")) == requests, config
         meta = day_events(again)["2025-11-01"]
         assert meta["commit"] == "unchanged" and meta["delta_version"] == version, config
         assert meta["dagster/row_count"] == len(rows)

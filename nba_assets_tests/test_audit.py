@@ -449,11 +449,38 @@ def test_a_dropped_game_fails_even_when_the_schedule_predates_it(league, warehou
     server = ReplayServer(CorruptingBackend(league, drop_one_game)).start()
     try:
         bad = run([team_boxscores], server, warehouse, ("2024-11-04", "2024-11-05"))
+        # the stale copy could not vouch for the days: the run refreshed it before judging
+        assert len(server.requests_for("scheduleleaguev2")) == 1
     finally:
         server.stop()
     present = evaluations(bad)["team_boxscores:scheduled_games_present"]
     assert not bad.success and present["state"] == "failed"
     assert present["failing_games"] == ["0022400100"]
+    fresh = published(warehouse, "schedule", seasons=["2024-25"])
+    assert set(fresh.loc[fresh["game_id"] == "0022400100", "game_status"]) == {3}
+
+
+def test_a_backfill_keeps_the_schedule_current_at_one_request_per_season(synthetic, warehouse):
+    """No schedule published: a two-season backfill of both tables asks for each season's
+    schedule once (the player step finds the team step's copy current), and completeness
+    runs against it instead of skipping; a rerun whose copy vouches for the days asks none."""
+    days = ("2024-04-12", "2024-10-25")  # the end of 2023-24 and the start of 2024-25
+    result = run([team_boxscores, player_boxscores], synthetic, warehouse, days)
+    assert result.success
+    asked = sorted(r["params"]["Season"] for r in synthetic.requests_for("scheduleleaguev2"))
+    assert asked == ["2023-24", "2024-25"]
+    present = evaluations(result)["team_boxscores:scheduled_games_present"]
+    assert present["state"] == "passed" and present["scheduled_games"] > 0, present
+    refreshed = [
+        e.partition
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("schedule")
+    ]
+    assert sorted(refreshed) == ["2023-24", "2024-25"]  # in the asset graph, not only on disk
+    assert set(published(warehouse, "schedule")["season"]) == {"2023-24", "2024-25"}
+    synthetic.reset()
+    assert run([team_boxscores], synthetic, warehouse, ("2024-10-22", "2024-10-25")).success
+    assert synthetic.requests_for("scheduleleaguev2") == []
 
 
 def stray_rows(endpoint: str, params: Mapping[str, str], body: dict) -> bool:

@@ -25,7 +25,7 @@ from nba_assets.partitions import (
 from nba_assets.schemas import PLAYER_BOXSCORES
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 from nba_assets.source.synthetic import SyntheticLeague
-from nba_assets_tests.conftest import FIXTURES, published, resources, table_version
+from nba_assets_tests.conftest import FIXTURES, day_events, published, resources, table_version
 
 NO_REQUEST = "no request: no season type of the calendar can have games on these days"
 
@@ -87,13 +87,6 @@ def range_tags(start: str, end: str) -> dict[str, str]:
     return {
         "dagster/asset_partition_range_start": start,
         "dagster/asset_partition_range_end": end,
-    }
-
-
-def day_events(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    return {
-        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
     }
 
 

@@ -103,8 +103,11 @@ def test_a_settled_season_archived_whole_answers_every_subrange(synthetic, wareh
     first = len(synthetic.requests_for("leaguegamelog"))
     assert first == 2 * 4  # Regular Season, PlayIn, Playoffs, IST for each table
     verdicts = read_verdicts(str(warehouse))
-    assert len(verdicts) == first and {v.verdict for v in verdicts} == {"published"}
-    assert {v.table for v in verdicts} == {"team_boxscores", "player_boxscores"}
+    # and the season's schedule, once, refreshed by the team step for the audit
+    assert [v.table for v in verdicts].count("schedule") == 1
+    assert len(synthetic.requests_for("scheduleleaguev2")) == 1
+    assert len(verdicts) == first + 1 and {v.verdict for v in verdicts} == {"published"}
+    assert {v.table for v in verdicts} == {"team_boxscores", "player_boxscores", "schedule"}
     synthetic.reset()
     run(synthetic, warehouse, "2025-01-10", "2025-01-20", both)
     run(synthetic, warehouse, "2024-12-14", "2024-12-17", both)  # the Cup final's days too

@@ -16,6 +16,7 @@ from nba_assets.assets.provenance import (
     run_summary,
     with_provenance,
 )
+from nba_assets.assets.schedule import keep_current
 from nba_assets.audit import STRAYS_ATTR, audited
 from nba_assets.checks import BOXSCORE_FRESHNESS, check_specs
 from nba_assets.io.delta import SOURCE_SHA256, Commit
@@ -68,7 +69,7 @@ def fetch_game_logs(
     Windows that ended more than `nba.correction_days` before `today` are settled: answered
     from the raw archive when it holds them, unless `refresh`.
     """
-    today = today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
+    today = today or _today()
     frames, fetched, records = [spec.empty().assign(**{SOURCE_SHA256: _no_sha()})], [], []
     strays: list[pd.DataFrame] = []
     plan = plan_game_log_requests(start, end)
@@ -109,6 +110,11 @@ def fetch_game_logs(
             pd.concat(strays, ignore_index=True).drop_duplicates().to_dict("records")
         )
     return with_provenance(table, records), fetched
+
+
+def _today() -> dt.date:
+    """Today in US/Eastern, the calendar game dates are counted in."""
+    return dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
 
 
 def _no_sha() -> pd.Series:
@@ -168,13 +174,17 @@ def _materialize(
     config = config or BoxscoresConfig()
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
-    today = dt.date.fromisoformat(config.today) if config.today else None
+    today = dt.date.fromisoformat(config.today) if config.today else _today()
     table, fetched = fetch_game_logs(
         nba, spec, player_or_team, start, end, today=today, refresh=config.refresh
     )
     # each day's event gets only its own facts; run-wide ones go once, as a run summary
     add_partition_metadata(context, partition_metadata(table, context.partition_keys))
     context.log_event(run_summary(context.asset_key, keys, table, nba, fetched))
+    # the audit's yardstick of completeness, current for these days before it judges them
+    keep_current(
+        context, nba, table, start, end, today, offline=all(f.attempts == 0 for f in fetched)
+    )
     return table
 
 
