@@ -84,7 +84,9 @@ def test_backfill_of_both_boxscore_assets_on_synthetic_league(synthetic_ui, synt
     backfill_id = synthetic_ui.launch_backfill(assets, days(SYNTHETIC_START, SYNTHETIC_END))
     backfill = synthetic_ui.wait_for_backfill(backfill_id)
     assert_one_successful_run(backfill, SYNTHETIC_START, SYNTHETIC_END)
-    sides = sorted(r["params"]["PlayerOrTeam"] for r in synthetic_server.requests_for())
+    sides = sorted(
+        r["params"]["PlayerOrTeam"] for r in synthetic_server.requests_for("leaguegamelog")
+    )
     per_table = planned_requests(SYNTHETIC_START, SYNTHETIC_END)
     assert sides == ["P"] * per_table + ["T"] * per_table  # one run, no request per day
     for asset, side, key in (
