@@ -279,6 +279,34 @@ def test_a_request_the_archive_cannot_answer_is_an_error_naming_it(warehouse, sy
     assert "failed" in capsys.readouterr().err
 
 
+def test_a_change_the_audit_rejects_is_reported_and_never_published(warehouse, capsys, monkeypatch):
+    """Team points off by one in one game: the same blocking audit quarantines it in the shadow."""
+    parse_box = box_asset.parse_boxscores
+
+    def miscounted(spec, body, *args):
+        frame = parse_box(spec, body, *args)
+        if spec.name == "team_boxscores" and len(frame):
+            first = frame.index[:1]
+            frame.loc[first, "pts"] = frame.loc[first, "pts"] + 1
+        return frame
+
+    monkeypatch.setattr(box_asset, "parse_boxscores", miscounted)
+    before = published_files(warehouse)
+    assert run_shadow(warehouse) == 1
+    out = capsys.readouterr().out
+    assert "shadow candidate: failed" in out and "NOT derived: " in out
+    tables = store.read_manifest(str(warehouse), "candidate")["tables"]
+    rejected = [t for t, f in tables.items() if any(a["severity"] == "ERROR" for a in f["audit"])]
+    assert rejected == ["team_boxscores"]
+    assert "blocking check(s) failed" in tables["team_boxscores"]["error"]
+    assert "points_add_up" in tables["team_boxscores"]["error"]
+    assert not any(f["published"] for f in tables.values())  # nothing downstream of it ran
+    assert (warehouse / store.SHADOW_DIR / "candidate" / "_quarantine" / "team_boxscores").exists()
+    assert published_files(warehouse) == before
+    assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 1
+    assert "is failed" in capsys.readouterr().err
+
+
 #: A commit of main from before shadow runs existed (the runner is always this checkout's):
 #: environments are cached by commit, so this one is built once per machine, then reused.
 REF = "fd5d35f"
