@@ -43,17 +43,52 @@ def diff(warehouse: str, label: str) -> dict[str, Any]:
                 "error": facts.get("error") or "not derived",
             }
             continue
-        published = _rows(warehouse, table, selection, facts["base_version"])
-        shadow = _rows(manifest["shadow"], table, selection, facts["shadow_version"])
+        total: dict[str, Any] = {}
+        for part in season_parts(selection):  # a season at a time: memory bounded by a season
+            published = _rows(warehouse, table, part, facts["base_version"])
+            shadow = _rows(manifest["shadow"], table, part, facts["shadow_version"])
+            total = merge(total, compare(table, published, shadow))
         report["tables"][table] = {
             "derived": True,
             "base_version": facts["base_version"],
             "shadow_version": facts["shadow_version"],
-            **compare(table, published, shadow),
+            **total,
         }
     report["differences"] = sum(t.get("differences", 0) for t in report["tables"].values())
     report["complete"] = all(t["derived"] for t in report["tables"].values())
     return report
+
+
+def season_parts(selection: delta.Selection) -> list[delta.Selection]:
+    """The range's days of each season it touches, as one selection per season."""
+    return [
+        delta.Selection(selection.first_day, selection.last_day, (season,))
+        for season in selection.seasons
+    ]
+
+
+def merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Two seasons' comparisons of one table as one (the schema is the table's, not a season's)."""
+    if not total:
+        return part
+    counted = ("rows_published", "rows_shadow", "added", "removed", "changed")
+    merged = {k: total[k] + part[k] for k in counted}
+    schema = total["schema"]
+    changes = len(schema["added"]) + len(schema["removed"]) + len(schema["retyped"])
+    merged["differences"] = merged["added"] + merged["removed"] + merged["changed"] + changes
+    columns = {name: dict(facts) for name, facts in total["columns"].items()}
+    for name, facts in part["columns"].items():
+        into = columns.setdefault(name, {"changed": 0, "sample": []})
+        into["changed"] += facts["changed"]
+        into["sample"] = (into["sample"] + facts["sample"])[:SAMPLE]
+    return {
+        **merged,
+        "schema": schema,
+        "columns": columns,
+        "days": total["days"] + part["days"],
+        "added_sample": (total["added_sample"] + part["added_sample"])[:SAMPLE],
+        "removed_sample": (total["removed_sample"] + part["removed_sample"])[:SAMPLE],
+    }
 
 
 def _rows(warehouse: str, table: str, selection: delta.Selection, version: int | None) -> pa.Table:

@@ -27,7 +27,7 @@ from deltalake import CommitProperties, write_deltalake
 from nba_assets.io import delta
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import store
-from nba_assets.shadow.diff import diff
+from nba_assets.shadow.diff import diff, season_parts
 from nba_assets.shadow.store import ShadowError
 from nba_assets.source import index
 
@@ -162,10 +162,9 @@ def _spilled(source: Any, selection: delta.Selection, directory: Path) -> list[P
     """The shadow's rows of the range, a season at a time, in local Arrow files: the commit
     streams them (a delta-rs read cannot run inside its write) in bounded memory."""
     paths = []
-    for season in selection.seasons:
-        part = delta.Selection(selection.first_day, selection.last_day, (season,))
+    for part in season_parts(selection):
         rows = delta.scan(source, None, part.sql(True))
-        paths.append(directory / f"{season}.arrows")
+        paths.append(directory / f"{part.seasons[0]}.arrows")
         with pa.ipc.new_stream(str(paths[-1]), rows.schema) as writer:
             writer.write_table(rows)
     return paths

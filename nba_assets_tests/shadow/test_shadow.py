@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io import delta
 from nba_assets.schemas import TABLES
-from nba_assets.shadow import envs, store
+from nba_assets.shadow import diff, envs, store
 from nba_assets_tests.conftest import REPO, resources
 
 START, END = "2024-10-22", "2024-10-25"
@@ -367,3 +368,23 @@ def test_a_shadow_from_a_ref_runs_that_commits_code_built_from_its_lock(
         == 0
     )
     assert ready.stat().st_mtime_ns == built_at
+
+
+def test_seasons_compared_one_at_a_time_add_up():
+    old = pa.table(
+        {
+            "game_id": ["0022300001", "0022300002", "0022400001", "0022400002"],
+            "team_id": [1, 1, 1, 1],
+            "game_date": pa.array([dt.date(2024, 4, 1)] * 2 + [dt.date(2024, 10, 22)] * 2),
+            "pts": [100, 101, 102, 103],
+        }
+    )
+    new = old.set_column(3, "pts", pa.array([100, 99, 102, 98]))
+    parts = [
+        diff.compare("team_boxscores", o, n)
+        for o, n in ((old.slice(0, 2), new.slice(0, 2)), (old.slice(2), new.slice(2)))
+    ]
+    whole = diff.merge(diff.merge({}, parts[0]), parts[1])
+    assert whole == {**diff.compare("team_boxscores", old, new), "days": whole["days"]}
+    assert whole["changed"] == 2 and whole["columns"]["pts"]["changed"] == 2
+    assert [d["day"] for d in whole["days"]] == ["2024-04-01", "2024-10-22"]
