@@ -1,13 +1,18 @@
 """The live client and the synthetic league's game night, through nba_api's own parsers."""
 
 import json
+import subprocess
+import sys
+import tempfile
+import urllib.request
 from pathlib import Path
 
 from nba_assets.assets.game_night import scoreboard_rows
-from nba_assets.source.live import LIVE_HEADERS
+from nba_assets.settings import LIVE_FEED_URL, Settings
+from nba_assets.source.live import LIVE_HEADERS, NbaLiveClient
 from nba_assets.source.recordings import RecordingsBackend
 from nba_assets.source.replay import ReplayServer
-from nba_assets_tests.game_night.conftest import NIGHT, at
+from nba_assets_tests.game_night.conftest import NIGHT, SEASON, at
 
 
 def test_scoreboard_follows_the_clock(night):
@@ -83,3 +88,44 @@ def test_recorded_live_answers_replay(night, tmp_path):
         assert board_again.games.get_dict() == board.games.get_dict()
     finally:
         replay.stop()
+
+
+CLI = (sys.executable, "-m", "nba_assets.cli")
+
+
+def test_replay_server_cli_prints_the_live_url_second_and_takes_a_clock():
+    process = subprocess.Popen(
+        [*CLI, "replay-server", "--synthetic", "--seasons", SEASON, "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stats_url = process.stdout.readline().strip()
+        live_url = process.stdout.readline().strip()
+        assert stats_url.endswith("/stats")
+        assert live_url == stats_url.removesuffix("/stats") + "/live"
+        root = live_url.removesuffix("/live")
+        request = urllib.request.Request(
+            root + "/__replay__/clock",
+            data=json.dumps({"now": "2023-12-29T21:30:00-05:00"}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request).read()
+        board, _ = NbaLiveClient(
+            base_url=live_url, warehouse=tempfile.mkdtemp(), min_request_interval=0
+        ).scoreboard()
+        assert sorted(g["gameStatus"] for g in board.games.get_dict()) == [1, 2, 3]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_settings_read_the_live_feed_and_poll_interval():
+    settings = Settings.from_env(
+        {"NBA_LIVE_BASE_URL": "http://127.0.0.1:1/live/", "NBA_ASSETS_LIVE_POLL_SECONDS": "30"}
+    )
+    assert settings.live_base_url == "http://127.0.0.1:1/live"
+    assert settings.live_poll_seconds == 30
+    defaults = Settings.from_env({})
+    assert defaults.live_poll_seconds == 60
+    assert NbaLiveClient(base_url=defaults.live_base_url).resolved_base_url() == LIVE_FEED_URL
