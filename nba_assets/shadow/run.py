@@ -132,7 +132,12 @@ def run(
             rows = copy_input(warehouse, shadow, table, start, end, version)
             manifest["inputs"][table] = {"version": version, "rows": rows}
     spec = {"warehouse": warehouse, "shadow": shadow, "select": select, "start": start, "end": end}
-    outcome = runner.derive(spec) if ref is None else _derive_in(code["commit"], spec)
+    try:
+        outcome = runner.derive(spec) if ref is None else _derive_in(code["commit"], spec)
+    except Exception as exc:  # recorded in the manifest, then raised (one line, exit 1)
+        manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        store.write_manifest(warehouse, label, manifest)
+        raise
     for table, facts in outcome.get("assets", {}).items():
         manifest["tables"][table].update(
             shadow_version=facts.get("delta_version"),

@@ -21,7 +21,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets.io.manager import DeltaIOManager
-from nba_assets.io.storage import as_upath
+from nba_assets.io.storage import as_upath, write_atomic
 from nba_assets.source.archive import RawArchive
 from nba_assets.source.client import Fetched, NbaStatsClient
 from nba_assets.source.settled import endpoint_params, from_archive
@@ -38,8 +38,8 @@ class ArchiveOnlyClient(NbaStatsClient):
     """The stats client answering every request from `archive_warehouse`'s raw archive.
 
     Only responses whose verdict in the archive's index is `published` answer (as for settled
-    windows). Each one used is copied into the shadow warehouse's own archive (the index's
-    verdicts name it there). Nothing is ever sent: a miss raises `ShadowRequestError`.
+    windows). The file of each one used is copied into the shadow warehouse's own archive (the
+    shadow's index names it there). Nothing is ever sent: a miss raises `ShadowRequestError`.
     """
 
     archive_warehouse: str = ""
@@ -53,24 +53,18 @@ class ArchiveOnlyClient(NbaStatsClient):
         return self._archive
 
     def fetch(self, endpoint_cls: type, *, required: Any, **kwargs: Any) -> Fetched:
-        params = endpoint_params(endpoint_cls, **kwargs)
-        hit = self.archive.find_covering(endpoint_cls.endpoint, params)
         answer = from_archive(self.archive, endpoint_cls, required=required, **kwargs)
-        if hit is None or answer is None:
+        if answer is None:
+            params = endpoint_params(endpoint_cls, **kwargs)
             raise ShadowRequestError(
                 f"shadow runs send no requests: {endpoint_cls.endpoint} {json.dumps(params)} "
                 f"has no published response in the archive of {self.archive_warehouse}"
             )
-        RawArchive(as_upath(self.warehouse) / "raw", self.warehouse).store(
-            hit.endpoint,
-            hit.params,
-            status=200,
-            content_type="application/json",
-            body_text=hit.body_text,
-            sha256=hit.sha256,
-            url=f"archive:{hit.path}",
-            recorded_at=hit.recorded_at,
-        )
+        # the very file (the wider request's, for a window cut from it), byte for byte
+        relative = "raw/" + str(answer.archive_path).rsplit("/raw/", 1)[-1]
+        copy = as_upath(self.warehouse) / relative
+        if not copy.exists():
+            write_atomic(copy, as_upath(str(answer.archive_path)).read_bytes())
         return answer
 
     def _attempt(self, name: str, raw_params: Any, params: dict[str, str], *args: Any) -> Fetched:
