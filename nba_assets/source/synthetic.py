@@ -1150,6 +1150,11 @@ class SyntheticLeague:
             "pointsLeaders": [self._points_leader(game)],
         }
 
+    def schedule_team(self, game: Game, side: int) -> dict:
+        """One side of a game (0 home, 1 away) as ScheduleLeagueV2 shows it; the live
+        scoreboard starts from the same entry."""
+        return _schedule_team(self.teams[(game.home, game.away)[side]], game, side)
+
     def _points_leader(self, game: Game) -> dict:
         side, line = max(
             ((s, line) for s in (0, 1) for line in game.lines[s]),

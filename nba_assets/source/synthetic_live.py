@@ -133,22 +133,16 @@ def _scoreboard_game(league: SyntheticLeague, game: Game, now: dt.datetime) -> d
         "regulationPeriods": 4,
         "seriesGameNumber": "",
         "seriesText": game.series_text,
-        "homeTeam": _team(home, game, 0, progress if status > 1 else 0.0),
-        "awayTeam": _team(away, game, 1, progress if status > 1 else 0.0),
+        "homeTeam": _team(league, game, 0, progress if status > 1 else 0.0),
+        "awayTeam": _team(league, game, 1, progress if status > 1 else 0.0),
         "gameLeaders": {},
         "pbOdds": {"team": None, "odds": 0.0, "suspended": 0},
     }
 
 
-def _team(team, game: Game, side: int, progress: float) -> dict:
-    wins, losses = game.records[side]
+def _team(league: SyntheticLeague, game: Game, side: int, progress: float) -> dict:
     return {
-        "teamId": team.team_id,
-        "teamName": team.nickname,
-        "teamCity": team.city,
-        "teamTricode": team.abbreviation,
-        "wins": wins,
-        "losses": losses,
+        **league.schedule_team(game, side),
         # grows with the game and never goes down; the final score at the buzzer
         "score": math.floor(game.totals[side][_PTS] * progress),
         "inBonus": None,
