@@ -25,6 +25,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, write_deltalake
 
 from nba_assets.io import delta
+from nba_assets.revisions import append_revisions, detect_revisions
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import store
 from nba_assets.shadow.diff import diff, season_parts
@@ -75,14 +76,21 @@ def promote(
     report = diff(warehouse, label)
     promoted: dict[str, Any] = {}
     for table, facts in manifest["tables"].items():
-        current = moved_since(warehouse, table, None)
-        previous = current[-1] if current else None
+        previous = (
+            delta.open_table(warehouse, table).version() if delta.exists(warehouse, table) else None
+        )
         if not report["tables"][table]["differences"] and not moved.get(table):
             promoted[table] = {"unchanged": True, "version": previous, "previous_version": previous}
             continue
         version = _commit(warehouse, manifest, table, facts["shadow_version"])
         _record_verdicts(warehouse, manifest["shadow"], table, version, label)
-        promoted[table] = {"unchanged": False, "version": version, "previous_version": previous}
+        revisions = _log_revisions(warehouse, manifest, table, previous, version)
+        promoted[table] = {
+            "unchanged": False,
+            "version": version,
+            "previous_version": previous,
+            "revisions": revisions,
+        }
         if instance is not None:
             instance.report_runless_asset_event(
                 dg.AssetObservation(
@@ -96,6 +104,7 @@ def promote(
                         "shadow_code": manifest["code"]["commit"][:12],
                         "partition_range": "...".join(manifest["range"]),
                         "operation": "SHADOW PROMOTE",
+                        "revisions": revisions,
                     },
                 )
             )
@@ -156,6 +165,27 @@ def _write(
             max_commit_retries=5,
         ),
     )
+
+
+#: The tables whose runs log stat corrections (`revisions`): a promote logs what it changed too.
+REVISED = ("team_boxscores", "player_boxscores")
+
+
+def _log_revisions(
+    warehouse: str, manifest: dict[str, Any], table: str, previous: int | None, version: int
+) -> int:
+    """Values, added and removed rows of the range the promote changed, as `revisions`."""
+    if table not in REVISED or previous is None:
+        return 0
+    spec = TABLES[table]
+    selection = delta.Selection.days(*(dt.date.fromisoformat(d) for d in manifest["range"]))
+    before, after = (
+        delta.to_frame(delta.read_rows(warehouse, spec, selection, spec.names, version=v))
+        for v in (previous, version)
+    )
+    found = detect_revisions(spec, before, after)
+    append_revisions(warehouse, table, found, version, f"shadow-{manifest['label']}")
+    return len(found)
 
 
 def _spilled(source: Any, selection: delta.Selection, directory: Path) -> list[Path]:

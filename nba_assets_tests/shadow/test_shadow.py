@@ -18,6 +18,7 @@ from nba_assets.assets import play_by_play as pbp_asset
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io import delta
+from nba_assets.revisions import read_revisions
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import diff, envs, store
 from nba_assets_tests.conftest import REPO, resources
@@ -226,6 +227,10 @@ def test_promote_is_one_commit_per_table_and_rollback_restores_exactly(
             entry["meta"]["shadow_label"] == "candidate" and entry["run_id"] == "shadow-candidate"
         )
     assert delta.open_table(str(warehouse), "player_boxscores").version() == 0
+    # the changed values are stat revisions of the commit that published them
+    revised = read_revisions(str(warehouse), "team_boxscores")
+    assert list(revised["column"]) == ["team_name", "team_name"]
+    assert set(revised["delta_version"]) == {1} and set(revised["run_id"]) == {"shadow-candidate"}
     assert not every_row(warehouse, "team_boxscores").equals(before["team_boxscores"])
     # a second promote of the same shadow is refused
     assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 1
