@@ -246,7 +246,7 @@ def test_promote_is_one_commit_per_table_and_rollback_restores_exactly(
 
 def test_promote_is_refused_when_the_published_table_moved(warehouse, capsys, monkeypatch):
     parsing_change(monkeypatch)
-    assert run_shadow(warehouse, select="team_boxscores") == 0, capsys.readouterr()
+    assert run_shadow(warehouse, select="team_boxscores,play_by_play") == 0, capsys.readouterr()
     monkeypatch.undo()
     rows = every_row(warehouse, "team_boxscores")
     pts = rows.column("pts").to_pylist()
@@ -259,9 +259,12 @@ def test_promote_is_refused_when_the_published_table_moved(warehouse, capsys, mo
     assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 1
     err = capsys.readouterr().err
     assert "moved since it started" in err and "team_boxscores: version(s) 1 after 0" in err
-    assert delta.open_table(str(warehouse), "team_boxscores").version() == 1  # nothing written
+    # every table is checked before any is written: play_by_play did not move, nor was it written
+    assert delta.open_table(str(warehouse), "team_boxscores").version() == 1
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 0
     assert shadow("promote", "candidate", "--force", "--warehouse", str(warehouse)) == 0
     assert delta.open_table(str(warehouse), "team_boxscores").version() == 2
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 1
 
 
 def test_a_request_the_archive_cannot_answer_is_an_error_naming_it(warehouse, synthetic, capsys):
