@@ -22,7 +22,10 @@ from typing import Any
 from nba_assets.shadow.store import ShadowError
 
 ENVS_VARIABLE = "NBA_ASSETS_SHADOW_ENVS"
+#: Environments kept; building another removes the least recently used beyond these.
+KEEP = 5
 _READY = ".ready"
+_USED = ".used"
 
 
 def checkout() -> Path:
@@ -77,6 +80,7 @@ def ensure(commit: str) -> Path:
     """The python of `commit`'s environment, built first if it is not cached."""
     if not is_built(commit):
         build(commit)
+    (envs_root() / commit / _USED).touch()  # the most recently used are pruned last
     return python_of(commit)
 
 
@@ -117,6 +121,21 @@ def build(commit: str) -> None:
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+    prune(keep=KEEP)
+
+
+def _last_used(env: Path) -> float:
+    used = env / _USED
+    return (used if used.exists() else env / _READY).stat().st_mtime
+
+
+def prune(keep: int) -> list[str]:
+    """Remove all but the `keep` most recently used environments (~0.8 GB each)."""
+    built = [p for p in envs_root().iterdir() if (p / _READY).exists()]
+    built.sort(key=_last_used, reverse=True)
+    for stale in built[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return [p.name for p in built[keep:]]
 
 
 def _run(command: list[str], commit: str) -> None:
