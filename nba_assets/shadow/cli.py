@@ -98,8 +98,12 @@ def run(args: argparse.Namespace, warehouse: str) -> int:
         with dg.DagsterInstance.get() as instance:
             done = promote.promote(warehouse, args.label, args.force, instance)
         for table, facts in done["tables"].items():
-            if facts["unchanged"]:
+            if facts["unchanged"] and facts["version"] is None:
+                print(f"{table}: no rows and no published table, no commit")
+            elif facts["unchanged"]:
                 print(f"{table}: unchanged (equal to version {facts['version']}), no commit")
+            elif facts["previous_version"] is None:
+                print(f"{table}: version {facts['version']} (a new table)")
             else:
                 print(
                     f"{table}: version {facts['version']} (was {facts['previous_version']}; "
