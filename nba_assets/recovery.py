@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -60,14 +61,25 @@ def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     return event.pid if event is not None else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs on this machine. A killed process its parent has not reaped yet (a
+    zombie: still signalable) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux's /proc says the process has exited; elsewhere not known, so not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # the state follows "(comm)"
 
 
 def dead_local_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -78,7 +90,7 @@ def dead_local_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
         if run.tags.get(HOST_TAG) != host:
             continue  # another machine's (or an unknown) process id: never ours to judge
         pid = _worker_pid(instance, run.run_id)
-        if pid is not None and not _alive(pid):
+        if pid is not None and not process_alive(pid):
             dead.append(run)
     return dead
 
@@ -135,7 +147,7 @@ def worker_gone(instance: dg.DagsterInstance, run_id: str) -> bool:
     if run is None or run.tags.get(HOST_TAG) != this_host():
         return False  # a worker on another machine (a step pod): its pid means nothing here
     pid = _worker_pid(instance, run_id)
-    return pid is not None and pid != os.getpid() and not _alive(pid)
+    return pid is not None and pid != os.getpid() and not process_alive(pid)
 
 
 class _Recovering(Executor):

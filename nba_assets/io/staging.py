@@ -60,6 +60,7 @@ from nba_assets.io.delta import (
 )
 from nba_assets.io.storage import as_upath, is_local
 from nba_assets.partitions import season_of
+from nba_assets.recovery import process_alive
 from nba_assets.schemas import TableSpec
 
 #: Rows per batch (and Parquet row group) written.
@@ -480,20 +481,10 @@ def sweep_dead_spills(root: Path) -> list[Path]:
     swept = []
     for path in root.iterdir():
         pid = path.name.rsplit("-", 2)[-2] if path.name.count("-") >= 2 else ""
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             swept.append(path)
     return swept
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import dagster as dg
 import pytest
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
-from nba_assets.recovery import this_host
+from nba_assets.recovery import process_alive, this_host
 from nba_assets.source.client import API_POOL
 from nba_assets_tests.conftest import REPO
 
@@ -137,3 +138,63 @@ def test_a_step_waiting_for_the_pool_says_at_info_which_run_holds_it(synthetic, 
             os.killpg(waiting.pid, signal.SIGKILL)
             waiting.wait()
     assert line in seen[-1] and " - INFO - " in seen[-1], "".join(seen)[-3000:]
+
+
+def _step_pid(instance: dg.DagsterInstance, run_id: str) -> int:
+    """The step process's pid, as its STEP_START event recorded it."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
+    ).records
+    return records[0].event_log_entry.dagster_event.pid
+
+
+def _gone(pid: int) -> bool:
+    return not process_alive(pid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["cli", "step"])
+def test_sigkill_of_only_the_cli_or_only_the_step_leaves_no_run_started(
+    victim, synthetic, tmp_path
+):
+    """Kill one of the two processes mid-request: the run ends FAILURE (the orphaned step
+    refuses to publish and records it; a dead step is the worker's to report), nothing is
+    published, and the rerun proceeds without `recover`."""
+    home, warehouse = tmp_path / "home", tmp_path / "warehouse"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+    synthetic.faults.update({"hang": 1, "hang_seconds": 6})  # the first request is slow
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        first = materialize(home, warehouse, synthetic.url)
+
+        def holders() -> list[str]:
+            info = instance.event_log_storage.get_concurrency_info(API_POOL)
+            return [slot.run_id for slot in info.claimed_slots]
+
+        try:
+            assert wait_for(lambda: holders() and synthetic.faults.hang == 0, 120)
+            [run_id] = holders()
+            step = _step_pid(instance, run_id)
+            os.kill(first.pid if victim == "cli" else step, signal.SIGKILL)
+            assert wait_for(lambda: _gone(step) and first.poll() is not None, 90)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        events = [
+            f"{r.event_log_entry.dagster_event_type} {r.event_log_entry.message[:200]}"
+            for r in instance.get_records_for_run(run_id).records
+        ]
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE, "\n".join(events)
+        assert not (warehouse / "team_boxscores").exists()  # not a file published
+
+        second = materialize(home, warehouse, synthetic.url)
+        try:
+            out, _ = second.communicate(timeout=150)
+        finally:
+            if second.poll() is None:
+                os.killpg(second.pid, signal.SIGKILL)
+        assert second.returncode == 0, out[-2000:]
+        assert holders() == []
+        assert (warehouse / "team_boxscores" / "_delta_log").is_dir()
