@@ -6,7 +6,8 @@ it sends nothing and says when the next window opens. When games go final it ask
 game log (one request per date) whether it holds them yet: stats.nba.com can lag the buzzer,
 and a run launched too early would publish an incomplete day. While it lags, the sensor asks
 again with backoff (1, 2, 4, 8 polls). Once it holds them, one run per date materializes both
-box-score tables and the day's play-by-play. Each poll's scoreboard is archived; the sensor
+box-score tables and the day's play-by-play; the sensor follows that run in the instance and,
+if it fails, launches it again after 2, then 4 polls (3 attempts in all). Each poll's scoreboard is archived; the sensor
 hands the archived documents to a `live_scoreboard` run (0 requests) every
 `SNAPSHOT_FLUSH_POLLS` polls and whenever games go final. Everything it must remember is in
 its cursor, so a daemon restart mid-night loses no game. The morning box-score schedule stays
@@ -56,6 +57,10 @@ MAX_BACKOFF_POLLS = 8
 LOOKAHEAD_DAYS = 14
 GAME_NIGHT_TAG = "nba_assets/game_night"
 FINAL_GAMES_TAG = "nba_assets/final_games"
+#: the sensor's name for a box-score run it launched; it follows the run by this tag
+RUN_KEY_TAG = "nba_assets/game_night_run"
+#: a box-score run that fails is launched again, at most this many times in a night
+MAX_RUN_ATTEMPTS = 3
 _KIND_TO_SEASON_TYPE = {kind: season_type for season_type, kind in GAME_ID_KINDS.items()}
 _BOXSCORE_STEPS = (team_boxscores, player_boxscores, play_by_play)
 
@@ -90,6 +95,8 @@ class NightState:
     launched: list[str] = field(default_factory=list)
     #: game date -> archived scoreboard documents not yet handed to a live_scoreboard run
     snapshots: dict[str, list[str]] = field(default_factory=dict)
+    #: run key -> {"date", "games", "attempt"} of box-score runs not yet seen succeed
+    runs: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def load(cls, cursor: str | None) -> "NightState":
@@ -98,6 +105,7 @@ class NightState:
             pending=data.get("pending", {}),
             launched=data.get("launched", []),
             snapshots=data.get("snapshots", {}),
+            runs=data.get("runs", {}),
         )
 
     def dump(self) -> str:
@@ -107,6 +115,7 @@ class NightState:
                 "pending": self.pending,
                 "launched": self.launched[-200:],
                 "snapshots": self.snapshots,
+                "runs": self.runs,
             },
             sort_keys=True,
         )
@@ -120,17 +129,52 @@ def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def boxscore_run(day: str, games: list[str]) -> dg.RunRequest:
+def boxscore_run(day: str, games: list[str], attempt: int = 0) -> dg.RunRequest:
     """Both box-score tables and the play-by-play of one date, counting `day` as today (so
     a later game of the night is not yet due, and the day is never answered as settled)."""
     config = {"config": {"today": day, "refresh": True}}
+    key = f"game_night:{day}:{'+'.join(sorted(games))}" + (f":retry{attempt}" if attempt else "")
     return dg.RunRequest(
-        run_key=f"game_night:{day}:{'+'.join(sorted(games))}",
+        run_key=key,
         partition_key=day,
         asset_selection=[a.key for a in _BOXSCORE_STEPS],
         run_config={"ops": {"team_boxscores": config, "player_boxscores": config}},
-        tags={GAME_NIGHT_TAG: day, FINAL_GAMES_TAG: ",".join(sorted(games))},
+        tags={GAME_NIGHT_TAG: day, FINAL_GAMES_TAG: ",".join(sorted(games)), RUN_KEY_TAG: key},
     )
+
+
+_FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def follow_runs(
+    instance: dg.DagsterInstance, state: NightState, now: dt.datetime, poll: dt.timedelta
+) -> list[str]:
+    """Box-score runs the sensor launched: forget those that succeeded; put the games of a
+    failed one back to wait (with backoff) for another run. Reads the instance, no request."""
+    notes = []
+    for key, record in list(state.runs.items()):
+        found = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
+        if not found or found[0].status not in (dg.DagsterRunStatus.SUCCESS, *_FAILED):
+            continue
+        del state.runs[key]
+        if found[0].status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        attempt = record["attempt"] + 1
+        if attempt >= MAX_RUN_ATTEMPTS:
+            notes.append(f"{key} failed {attempt} times: left to the morning schedule")
+            continue
+        notes.append(f"{key} failed: launched again after {2**attempt} poll(s)")
+        for game_id in record["games"]:
+            if game_id in state.launched:
+                state.launched.remove(game_id)
+            state.pending[game_id] = {
+                "date": record["date"],
+                "final_seen": _iso(now),
+                "tries": 0,
+                "next_check": _iso(now + poll * 2**attempt),
+                "attempt": attempt,
+            }
+    return notes
 
 
 def scoreboard_run(day: str, paths: list[str]) -> dg.RunRequest:
@@ -217,7 +261,10 @@ def evaluate_night(
             wait = min(2 ** (entry["tries"] - 1), MAX_BACKOFF_POLLS)
             entry["next_check"] = _iso(now + poll * wait)
         if ready:
-            runs.append(boxscore_run(day, ready))
+            attempt = max(state.pending[g].get("attempt", 0) for g in ready)
+            request = boxscore_run(day, ready, attempt)
+            state.runs[str(request.run_key)] = {"date": day, "games": ready, "attempt": attempt}
+            runs.append(request)
             launched_days.add(day)
             for game_id in ready:
                 del state.pending[game_id]
@@ -283,7 +330,7 @@ def build_game_night_sensor(
                 if left
                 else ""
             )
-            state.pending = {}
+            state.pending, state.runs = {}, {}
             if flushed:
                 return dg.SensorResult(run_requests=flushed, cursor=state.dump())
             if upcoming:
@@ -298,7 +345,9 @@ def build_game_night_sensor(
                     f"from {today} to {today + dt.timedelta(days=LOOKAHEAD_DAYS)}"
                 )
             return dg.SensorResult(skip_reason=says + tail, cursor=state.dump())
+        notes = follow_runs(context.instance, state, now, poll)
         runs, says = evaluate_night(now, state, windows, nba_live, nba, poll)
+        says = "; ".join([says, *notes])
         context.log.info(says)
         if not runs:
             return dg.SensorResult(skip_reason=says, cursor=state.dump())
