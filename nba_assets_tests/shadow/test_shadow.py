@@ -21,6 +21,7 @@ from nba_assets.io import delta
 from nba_assets.revisions import read_revisions
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import diff, envs, store
+from nba_assets.source import index
 from nba_assets_tests.conftest import REPO, resources
 
 START, END = "2024-10-22", "2024-10-25"
@@ -231,6 +232,12 @@ def test_promote_is_one_commit_per_table_and_rollback_restores_exactly(
     revised = read_revisions(str(warehouse), "team_boxscores")
     assert list(revised["column"]) == ["team_name", "team_name"]
     assert set(revised["delta_version"]) == {1} and set(revised["run_id"]) == {"shadow-candidate"}
+    # the archive's index knows the responses the promoted rows came from are published there
+    verdicts = [v for v in index.read_verdicts(str(warehouse)) if v.run_id == "shadow-candidate"]
+    assert {(v.table, v.delta_version, v.verdict) for v in verdicts} == {
+        ("team_boxscores", 1, "published"),
+        ("play_by_play", 1, "published"),
+    }
     assert not every_row(warehouse, "team_boxscores").equals(before["team_boxscores"])
     # a second promote of the same shadow is refused
     assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 1
