@@ -80,7 +80,9 @@ def check_warehouse(location: str | os.PathLike[str]) -> None:
     """Fail fast, naming bucket and endpoint, when an s3:// warehouse cannot be reached.
 
     Called before the first API request so a typo costs nothing. Never creates a bucket:
-    a mistyped name must fail, not silently become a new, empty warehouse.
+    a mistyped name must fail, not silently become a new, empty warehouse. It lists one key
+    under the warehouse prefix rather than HeadBucket: HeadBucket needs `s3:ListBucket` on
+    the whole bucket, which deploy/iam/warehouse-runs.json grants only for the prefix.
     """
     text = os.fspath(location)
     if "://" not in text or urlsplit(text).scheme not in ("s3", "s3a"):
@@ -88,11 +90,12 @@ def check_warehouse(location: str | os.PathLike[str]) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
     from dagster_aws.s3 import S3Resource
 
-    bucket = urlsplit(text).netloc
+    parts = urlsplit(text)
+    bucket, prefix = parts.netloc, parts.path.strip("/")
     client = S3Resource(max_attempts=2).get_client()
     where = f"warehouse {text}: bucket {bucket!r} at endpoint {client.meta.endpoint_url}"
     try:
-        client.head_bucket(Bucket=bucket)
+        client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", MaxKeys=1)
     except ClientError as error:
         code = str(error.response.get("Error", {}).get("Code", ""))
         if code in ("404", "NoSuchBucket"):
