@@ -59,10 +59,12 @@ def promote(
         )
     if manifest.get("promoted"):
         raise ShadowError(f"shadow {label} was promoted at {manifest['promoted']['at']}")
+    # tables an interrupted promote already committed: done, and their own commit is no move
+    done: dict[str, Any] = manifest.setdefault("promoting", {})
     moved = {
         t: v
         for t, f in manifest["tables"].items()
-        if (v := moved_since(warehouse, t, f["base_version"]))
+        if t not in done and (v := moved_since(warehouse, t, f["base_version"]))
     }
     if moved and not force:
         said = "; ".join(
@@ -74,43 +76,60 @@ def promote(
             f"Re-run the shadow on the new versions, or --force to replace them anyway"
         )
     report = diff(warehouse, label)
-    promoted: dict[str, Any] = {}
-    for table, facts in manifest["tables"].items():
-        previous = (
-            delta.open_table(warehouse, table).version() if delta.exists(warehouse, table) else None
-        )
-        if not report["tables"][table]["differences"] and not moved.get(table):
-            promoted[table] = {"unchanged": True, "version": previous, "previous_version": previous}
-            continue
-        version = _commit(warehouse, manifest, table, facts["shadow_version"])
-        _record_verdicts(warehouse, manifest["shadow"], table, version, label)
-        revisions = _log_revisions(warehouse, manifest, table, previous, version)
-        promoted[table] = {
-            "unchanged": False,
-            "version": version,
-            "previous_version": previous,
-            "revisions": revisions,
-        }
-        if instance is not None:
-            instance.report_runless_asset_event(
-                dg.AssetObservation(
-                    asset_key=table,
-                    description=f"shadow {label} promoted",
-                    metadata={
-                        "table_uri": delta.table_uri(warehouse, table),
-                        "delta_version": version,
-                        "previous_version": previous,
-                        "shadow_label": label,
-                        "shadow_code": manifest["code"]["commit"][:12],
-                        "partition_range": "...".join(manifest["range"]),
-                        "operation": "SHADOW PROMOTE",
-                        "revisions": revisions,
-                    },
-                )
-            )
-    manifest["promoted"] = {"at": _now(), "forced": bool(moved), "tables": promoted}
+    for table in manifest["tables"]:
+        if table not in done:
+            changed = bool(report["tables"][table]["differences"] or moved.get(table))
+            done[table] = _promote_table(warehouse, manifest, table, changed, instance)
+            store.write_manifest(warehouse, label, manifest)  # kept if a later table fails
+    manifest["promoted"] = {
+        "at": _now(),
+        "forced": bool(moved),
+        "tables": manifest.pop("promoting"),
+    }
     store.write_manifest(warehouse, label, manifest)
     return manifest["promoted"]
+
+
+def _promote_table(
+    warehouse: str,
+    manifest: dict[str, Any],
+    table: str,
+    changed: bool,
+    instance: dg.DagsterInstance | None,
+) -> dict[str, Any]:
+    """One table's commit, its archive verdicts, revisions and observation; or none."""
+    previous = (
+        delta.open_table(warehouse, table).version() if delta.exists(warehouse, table) else None
+    )
+    if not changed:
+        return {"unchanged": True, "version": previous, "previous_version": previous}
+    label = manifest["label"]
+    version = _commit(warehouse, manifest, table, manifest["tables"][table]["shadow_version"])
+    _record_verdicts(warehouse, manifest["shadow"], table, version, label)
+    revisions = _log_revisions(warehouse, manifest, table, previous, version)
+    if instance is not None:
+        instance.report_runless_asset_event(
+            dg.AssetObservation(
+                asset_key=table,
+                description=f"shadow {label} promoted",
+                metadata={
+                    "table_uri": delta.table_uri(warehouse, table),
+                    "delta_version": version,
+                    "previous_version": previous,
+                    "shadow_label": label,
+                    "shadow_code": manifest["code"]["commit"][:12],
+                    "partition_range": "...".join(manifest["range"]),
+                    "operation": "SHADOW PROMOTE",
+                    "revisions": revisions,
+                },
+            )
+        )
+    return {
+        "unchanged": False,
+        "version": version,
+        "previous_version": previous,
+        "revisions": revisions,
+    }
 
 
 def _commit(warehouse: str, manifest: dict[str, Any], table: str, shadow_version: int) -> int:

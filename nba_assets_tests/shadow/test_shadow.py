@@ -20,7 +20,7 @@ from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io import delta
 from nba_assets.revisions import read_revisions
 from nba_assets.schemas import TABLES
-from nba_assets.shadow import diff, envs, store
+from nba_assets.shadow import diff, envs, promote, store
 from nba_assets.source import index
 from nba_assets_tests.conftest import REPO, resources
 
@@ -271,6 +271,29 @@ def test_promote_is_refused_when_the_published_table_moved(warehouse, capsys, mo
     assert delta.open_table(str(warehouse), "play_by_play").version() == 0
     assert shadow("promote", "candidate", "--force", "--warehouse", str(warehouse)) == 0
     assert delta.open_table(str(warehouse), "team_boxscores").version() == 2
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 1
+
+
+def test_a_promote_that_fails_midway_finishes_on_the_next_try(warehouse, capsys, monkeypatch):
+    parsing_change(monkeypatch)
+    assert run_shadow(warehouse, select="team_boxscores,play_by_play") == 0, capsys.readouterr()
+    monkeypatch.undo()
+    write = promote._write
+
+    def refused(target, rows, selection, spec, *args):
+        if spec.name == "team_boxscores":  # the second table (the manifest's order)
+            raise OSError("the store went away")
+        return write(target, rows, selection, spec, *args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(promote, "_write", refused)
+        assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 1
+    assert "the store went away" in capsys.readouterr().err
+    assert delta.open_table(str(warehouse), "play_by_play").version() == 1
+    assert delta.open_table(str(warehouse), "team_boxscores").version() == 0
+    # its own commit is no move: the next try promotes the rest, and only the rest
+    assert shadow("promote", "candidate", "--warehouse", str(warehouse)) == 0
+    assert delta.open_table(str(warehouse), "team_boxscores").version() == 1
     assert delta.open_table(str(warehouse), "play_by_play").version() == 1
 
 
