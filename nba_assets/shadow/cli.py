@@ -17,18 +17,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run = actions.add_parser(
         "run", help="re-derive assets for a range into <warehouse>/_shadow/LABEL (0 requests)"
     )
-    run.add_argument("--label", required=True, help="the shadow's name (letters, digits, . _ -)")
+    run.add_argument(
+        "--label", required=True, metavar="L", help="the shadow's name (letters, digits, . _ -)"
+    )
     run.add_argument(
         "--select",
         required=True,
+        metavar="ASSETS",
         help="comma-separated game-date assets, e.g. team_boxscores,player_boxscores,play_by_play",
     )
     run.add_argument(
-        "--partition-range", required=True, help="game dates FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD)"
+        "--partition-range",
+        required=True,
+        metavar="FIRST...LAST",
+        help="game dates FIRST...LAST (YYYY-MM-DD...YYYY-MM-DD)",
     )
     run.add_argument(
         "--ref",
         default=None,
+        metavar="GIT_REF",
         help="run a git ref's code (built from its requirements.txt lock into a cached "
         "environment) instead of this checkout's",
     )
