@@ -27,7 +27,7 @@ import yaml
 import nba_assets
 from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
-from nba_assets.snapshot.extract import TABLES
+from nba_assets.snapshot.extract import OPTIONAL_TABLES, TABLES
 from nba_assets_tests.conftest import table_version
 from nba_assets_tests.moto_process import CREDENTIALS, create_bucket, moto_server
 
@@ -38,6 +38,7 @@ BIN = REPO / ".venv" / "bin"
 TIMEOUT = 300
 BASE_ENV = {"DVC_NO_ANALYTICS": "1", "GIT_TERMINAL_PROMPT": "0", "NBA_ASSETS_SOURCE": "synthetic"}
 STAGES = ("pin", "extract", "features", "split")
+GIT_METRICS = {"data/snapshots/metrics.json", "data/snapshots/features_report.json"}
 
 
 def run(
@@ -109,7 +110,7 @@ def clone(origin: Path, demo: dict[str, Path], tmp_path: Path):
         run(["git", "config", "user.name", "t"], dest)
         run(["git", "config", "user.email", "t@x.invalid"], dest)
         if warehouse:
-            for spec in TABLES:
+            for spec in (*TABLES, *OPTIONAL_TABLES):
                 shutil.copytree(demo["warehouse"] / spec.name, dest / "warehouse" / spec.name)
         return dest
 
@@ -259,7 +260,7 @@ def test_push_then_pull_into_an_empty_clone_gives_the_same_bytes(clone, moto_s3:
     # and in the producer itself: cache and outputs deleted, pulled back
     shutil.rmtree(producer / ".dvc" / "cache")
     for path in expected:
-        if path != "data/snapshots/metrics.json":
+        if path not in GIT_METRICS:  # metrics live in git (cache: false), not in the remote
             (producer / path).unlink()
     dvc(producer, "pull", env=aws)
     assert file_md5s(producer, list(expected)) == expected
@@ -288,15 +289,22 @@ def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
         boxscore_runs = {
             r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="boxscores_job"))
         }
+        (schedule_run,) = {
+            r.run_id
+            for r in instance.get_runs(dg.RunsFilter(tags={"dagster/partition": "2024-25"}))
+        }
     meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
     md5s = lock_md5s(repo)
     assert meta["dvc_outputs_md5"] == md5s
     assert all(meta[f"md5:{path}"] == md5 for path, md5 in md5s.items())
-    assert set(meta["dagster_runs"]) == boxscore_runs and len(boxscore_runs) == 1
+    assert set(meta["dagster_runs"]) == boxscore_runs | {schedule_run}
+    assert len(boxscore_runs) == 1
     assert meta["dagster_runs"][next(iter(boxscore_runs))] == {
         "player_boxscores": 28,
         "team_boxscores": 28,
     }
+    # home and away came from the season's schedule, pinned beside the box scores
+    assert meta["dagster_runs"][schedule_run] == {"schedule": 1}
     assert meta["git_revision"] == run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     assert (
         meta["params"]["features"]["window"]
@@ -305,8 +313,12 @@ def test_training_snapshot_asset_records_lock_md5s_and_demo_runs(
     assert set(meta["stages_run"]) == set(STAGES)
     # the join key: the versions the manifest pins, and the run whose commit made each
     (run_id,) = boxscore_runs
-    assert meta["delta_versions"] == {"player_boxscores": 0, "team_boxscores": 0}
-    assert meta["committed_by"] == {"player_boxscores": run_id, "team_boxscores": run_id}
+    assert meta["delta_versions"] == {"player_boxscores": 0, "team_boxscores": 0, "schedule": 0}
+    assert meta["committed_by"] == {
+        "player_boxscores": run_id,
+        "team_boxscores": run_id,
+        "schedule": schedule_run,
+    }
     assert all(uri.endswith(f"/{t}") for t, uri in meta["table_uris"].items())
 
     # no git/DVC workspace (a container without .git): a clear failure, not a silent snapshot
@@ -331,7 +343,7 @@ def test_s3_warehouse_gives_the_same_snapshot(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    for spec in TABLES:
+    for spec in (*TABLES, *OPTIONAL_TABLES):
         root = demo["warehouse"] / spec.name
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             key = f"nba/{spec.name}/{path.relative_to(root).as_posix()}"

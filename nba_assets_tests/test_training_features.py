@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from nba_assets.io import delta
+from nba_assets.parsing import parse_boxscores
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, conform
 from nba_assets.snapshot.extract import extract, parse_seasons, snapshot_days, write_versions
 from nba_assets.snapshot.features import (
@@ -24,6 +25,7 @@ from nba_assets.snapshot.features import (
 from nba_assets.snapshot.parquet import write_table
 from nba_assets.snapshot.split import split_by_date
 from nba_assets.snapshot.warehouse import MissingPartitionsError, parse_pin, spans
+from nba_assets_tests.conftest import fixture_body
 
 TEAMS = {1: "AAA", 2: "BBB", 3: "CCC", 4: "DDD"}
 
@@ -104,8 +106,66 @@ def test_half_a_game_is_a_clear_error() -> None:
         build_features(league, window=2)
 
 
+def _schedule(league: pd.DataFrame) -> pd.DataFrame:
+    """The schedule of the toy league: the home team of each game is its "vs." row."""
+    home = league[league["matchup"].str.contains(" vs. ")].set_index("game_id")["team_id"]
+    away = league[league["matchup"].str.contains(" @ ")].set_index("game_id")["team_id"]
+    return pd.DataFrame(
+        {"game_id": home.index, "home_team_id": home, "away_team_id": away[home.index]}
+    )
+
+
+def test_home_and_away_come_from_the_schedule_not_the_matchup() -> None:
+    """Both rows of a game say "@" (the real log's 0022500147 quirk): the schedule settles it;
+    without the schedule the game is left out and named, never guessed."""
+    league = _league()
+    quirk = league["game_id"] == "0022400003"
+    league.loc[quirk, "matchup"] = ["BBB @ CCC", "CCC @ BBB"]
+    schedule = _schedule(_league())
+    table, report = features_table(league, window=2, schedule=schedule)
+    rows = table.to_pandas().set_index("game_id")
+    assert rows.loc["0022400003", "home_team_id"] == 2 and rows.loc["0022400003", "home_win"]
+    assert report["home_away_from_schedule"] == 6 and report["excluded_games"] == 0
+    # a matchup that names the wrong side loses to the schedule too
+    flipped = _league()
+    flipped.loc[flipped["game_id"] == "0022400001", "matchup"] = ["AAA @ BBB", "BBB vs. AAA"]
+    assert build_features(flipped, 2, schedule).equals(build_features(_league(), 2, schedule))
+    table, report = features_table(league, window=2)
+    assert "0022400003" not in set(table.column("game_id").to_pylist())
+    assert report["home_away_from_matchup"] == 5 and report["excluded_games"] == 1
+    [left_out] = report["excluded"]
+    assert left_out["game_id"] == "0022400003"
+    assert left_out["matchups"] == ["BBB @ CCC", "CCC @ BBB"]
+    assert "not on the pinned schedule" in left_out["why"]
+
+
+def test_a_game_whose_teams_contradict_the_schedule_is_left_out() -> None:
+    schedule = _schedule(_league())
+    schedule.loc[schedule["game_id"] == "0022400002", "home_team_id"] = 1  # not a team of it
+    _, report = features_table(_league(), window=2, schedule=schedule)
+    assert [g["game_id"] for g in report["excluded"]] == ["0022400002"]
+    assert report["excluded"][0]["why"] == "neither team row is the schedule's home team"
+
+
+def test_features_build_the_real_2025_26_range() -> None:
+    """The recorded 2025-26 log, home and away from its matchups (the recordings hold no
+    schedule): every game builds but those both teams list as away (0022500147, and the
+    neutral-site games: the Cup semifinals in Las Vegas, the two in Berlin and London),
+    which are left out and named."""
+    box = parse_boxscores(TEAM_BOXSCORES, fixture_body("leaguegamelog-d25cde14d9.json"))
+    table, report = features_table(box, window=5)
+    games = box["game_id"].nunique()
+    both_away = ["0022500147", "0022500578", "0022500602", "0022501229", "0022501230"]
+    assert [g["game_id"] for g in report["excluded"]] == both_away
+    assert table.num_rows == report["games"] == games - len(both_away)
+    assert report["excluded"][0]["matchups"] == ["DAL @ DET", "DET @ DAL"]
+    first_of_november = box.loc[box["game_date"] == dt.date(2025, 11, 1), "game_id"].nunique()
+    built = table.filter(pa.compute.equal(table.column("game_date"), dt.date(2025, 11, 1)))
+    assert built.num_rows == first_of_november - 1
+
+
 def test_split_by_date_covers_every_game_once() -> None:
-    table = features_table(_league(), window=2)
+    table, _ = features_table(_league(), window=2)
     splits = split_by_date(table, "2024-10-24", "2024-10-25")
     assert [s.num_rows for s in splits.values()] == [3, 1, 2]
     with pytest.raises(ValueError, match=r"before split\.train_end"):
@@ -113,7 +173,7 @@ def test_split_by_date_covers_every_game_once() -> None:
 
 
 def test_written_parquet_depends_only_on_rows(tmp_path: Path) -> None:
-    table = features_table(_league(), window=2)
+    table, _ = features_table(_league(), window=2)
     write_table(table, FEATURES_SCHEMA, tmp_path / "a.parquet")
     # same rows arriving in another chunking and column order: same bytes
     shuffled = pa.concat_tables([table.slice(0, 2), table.slice(2)]).select(
@@ -170,7 +230,10 @@ def test_pins_resolve_to_versions_and_old_versions_read_old_rows(tmp_path: Path)
     assert (first, second) == (0, 1)
     player = _publish_players(warehouse)
     versions = write_versions(str(warehouse), {"team_boxscores": "latest"}, tmp_path / "v.json")
-    assert versions == {"player_boxscores": player, "team_boxscores": 1}
+    # no schedule was ever materialized: pinned null, and a number asked of it is an error
+    assert versions == {"player_boxscores": player, "team_boxscores": 1, "schedule": None}
+    with pytest.raises(LookupError, match="schedule"):
+        write_versions(str(warehouse), {"schedule": "0"}, tmp_path / "v.json")
     with pytest.raises(LookupError, match="no version 5"):
         write_versions(str(warehouse), {"team_boxscores": "5"}, tmp_path / "v.json")
     with pytest.raises(ValueError, match="'latest' or a version number"):
@@ -184,6 +247,9 @@ def test_pins_resolve_to_versions_and_old_versions_read_old_rows(tmp_path: Path)
         )
         out[version] = pd.read_parquet(tmp_path / str(version) / "team_boxscores.parquet")
         assert manifest["tables"]["team_boxscores"]["delta_version"] == version
+        # no schedule pinned: an empty file (the features fall back to matchups), no entry
+        assert pd.read_parquet(tmp_path / str(version) / "schedule.parquet").empty
+        assert "schedule" not in manifest["tables"]
         assert manifest["tables"]["team_boxscores"]["partitions"]["2024-10-23"] == 0
     assert out[0]["pts"].tolist()[-2:] == [101, 111] and out[1]["pts"].tolist()[-2:] == [150, 50]
     assert spans(str(warehouse), "team_boxscores", 1) == [

@@ -22,6 +22,7 @@ import dagster as dg
 import yaml
 
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
+from nba_assets.assets.schedule import schedule
 from nba_assets.io.storage import as_upath
 
 TRAINING_GROUP = "training"
@@ -185,7 +186,7 @@ def build_training_snapshot(warehouse: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key="training_snapshot",
-        deps=[team_boxscores, player_boxscores],
+        deps=[team_boxscores, player_boxscores, schedule],
         group_name=TRAINING_GROUP,
         kinds={"dvc", "parquet"},
         owners=["team:modeling"],

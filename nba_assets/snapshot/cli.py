@@ -13,7 +13,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     snapshot = commands.add_parser("snapshot", help="DVC pipeline stages of the training snapshot")
     stages = snapshot.add_subparsers(dest="stage", required=True)
 
-    pin = stages.add_parser("pin", help="box-score tables' pinned Delta versions -> JSON")
+    pin = stages.add_parser("pin", help="snapshot tables' pinned Delta versions -> JSON")
     pin.add_argument("--warehouse", required=True, help="local path or s3://bucket/prefix")
     pin.add_argument(
         "--pin",
@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     pin.add_argument("--out", required=True, type=Path)
 
-    extract = stages.add_parser("extract", help="pinned box-score versions -> one file per table")
+    extract = stages.add_parser("extract", help="pinned table versions -> one file per table")
     extract.add_argument("--warehouse", required=True, help="local path or s3://bucket/prefix")
     extract.add_argument("--versions", required=True, type=Path, help="the pin stage's JSON")
     extract.add_argument("--seasons", required=True, help="'2024-25' or '2020-21:2024-25'")
@@ -34,8 +34,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     features = stages.add_parser("features", help="team box scores -> leakage-free game rows")
     features.add_argument("--team-boxscores", required=True, type=Path)
+    features.add_argument(
+        "--schedule",
+        type=Path,
+        help="the extract's schedule file: home and away (without it, from the matchups)",
+    )
     features.add_argument("--window", required=True, type=int, help="games of rolling form")
     features.add_argument("--out", required=True, type=Path)
+    features.add_argument(
+        "--report", type=Path, help="JSON: games per source of home/away, games excluded"
+    )
 
     split = stages.add_parser("split", help="game rows -> train/validation/test by date")
     split.add_argument("--features", required=True, type=Path)
@@ -67,7 +75,13 @@ def _pin(args: argparse.Namespace) -> int:
             raise ValueError(f"--pin {text!r}: expected TABLE=VERSION")
         pins[table.strip()] = version.strip()
     versions = write_versions(args.warehouse, pins, args.out)
-    print("pin: " + ", ".join(f"{t} version {v}" for t, v in versions.items()))
+    print(
+        "pin: "
+        + ", ".join(
+            f"{t} version {v}" if v is not None else f"{t} never materialized (pinned null)"
+            for t, v in versions.items()
+        )
+    )
     return 0
 
 
@@ -79,19 +93,30 @@ def _extract(args: argparse.Namespace) -> int:
     for table, entry in manifest["tables"].items():
         print(
             f"{table}: {entry['rows']} rows from version {entry['delta_version']}, "
-            f"{len(entry['partitions'])} days"
+            f"{len(entry['partitions'])} partitions"
         )
     return 0
 
 
 def _features(args: argparse.Namespace) -> int:
     from nba_assets.snapshot.features import FEATURES_SCHEMA, features_table
-    from nba_assets.snapshot.parquet import read_table, write_table
+    from nba_assets.snapshot.parquet import read_table, write_table, write_text
 
     box = read_table(args.team_boxscores).to_pandas()
-    table = features_table(box, args.window)
+    schedule = read_table(args.schedule).to_pandas() if args.schedule else None
+    table, report = features_table(box, args.window, schedule)
     write_table(table, FEATURES_SCHEMA, args.out)
-    print(f"features: {table.num_rows} games -> {args.out}")
+    if args.report:
+        write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", args.report)
+    print(
+        f"features: {table.num_rows} games -> {args.out} (home/away from the schedule: "
+        f"{report['home_away_from_schedule']}, from matchups: {report['home_away_from_matchup']})"
+    )
+    for game in report["excluded"]:
+        print(
+            f"features: left out {game['game_id']} ({game['game_date']}): {game['why']}: "
+            f"{' / '.join(game['matchups'])}"
+        )
     return 0
 
 

@@ -1,8 +1,11 @@
-"""Stages `pin` and `extract`: box scores of the configured seasons and dates at pinned versions.
+"""Stages `pin` and `extract`: box scores and the schedule of the configured seasons and dates
+at pinned versions.
 
 `pin` writes {table: delta_version} (params `extract.versions`: `latest` or a number);
 `extract` reads exactly those versions and writes one sorted file per table and a manifest
-naming each table's version, rows and rows per day: nothing run-specific, no file hashes.
+naming each table's version, rows and rows per day (per season for the schedule): nothing
+run-specific, no file hashes. The schedule says which team was at home; a warehouse that
+never had one pins it to null, and the features fall back to the box scores' matchups.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import json
 from pathlib import Path
 
 from nba_assets.partitions import season_name, season_start_year, season_type_windows
-from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
+from nba_assets.schemas import PLAYER_BOXSCORES, SCHEDULE, TEAM_BOXSCORES
 from nba_assets.snapshot.parquet import write_table, write_text
-from nba_assets.snapshot.warehouse import pin, read_pinned
+from nba_assets.snapshot.warehouse import pin, read_pinned, read_pinned_schedule
 
 TABLES = (TEAM_BOXSCORES, PLAYER_BOXSCORES)
+#: pinned beside the box scores; null when the warehouse never had it
+OPTIONAL_TABLES = (SCHEDULE,)
 MANIFEST = "manifest.json"
 
 
@@ -48,17 +53,23 @@ def snapshot_days(seasons: list[str], start: dt.date, end: dt.date) -> list[dt.d
     return sorted(days)
 
 
-def write_versions(warehouse: str, pins: dict[str, str], out: Path) -> dict[str, int]:
-    """Resolve every box-score table's pin to a version number and write them as JSON."""
-    unknown = sorted(set(pins) - {spec.name for spec in TABLES})
+def write_versions(warehouse: str, pins: dict[str, str], out: Path) -> dict[str, int | None]:
+    """Resolve every table's pin to a version number (None: an optional table never written)
+    and write them as JSON."""
+    pinned = (*TABLES, *OPTIONAL_TABLES)
+    unknown = sorted(set(pins) - {spec.name for spec in pinned})
     if unknown:
-        raise ValueError(f"extract.versions: no box-score table(s) {unknown}")
-    versions = pin(warehouse, {spec.name: pins.get(spec.name, "latest") for spec in TABLES})
+        raise ValueError(f"extract.versions: no snapshot table(s) {unknown}")
+    versions = pin(
+        warehouse,
+        {spec.name: pins.get(spec.name, "latest") for spec in pinned},
+        optional={spec.name for spec in OPTIONAL_TABLES},
+    )
     write_text(json.dumps(versions, indent=1, sort_keys=True) + "\n", out)
     return versions
 
 
-def read_versions(path: Path) -> dict[str, int]:
+def read_versions(path: Path) -> dict[str, int | None]:
     """The pinned versions `write_versions` wrote; every box-score table must be there."""
     versions = json.loads(path.read_text())
     missing = [spec.name for spec in TABLES if not isinstance(versions.get(spec.name), int)]
@@ -68,7 +79,12 @@ def read_versions(path: Path) -> dict[str, int]:
 
 
 def extract(
-    warehouse: str, seasons: str, start: str, end: str, versions: dict[str, int], out_dir: Path
+    warehouse: str,
+    seasons: str,
+    start: str,
+    end: str,
+    versions: dict[str, int | None],
+    out_dir: Path,
 ) -> dict:
     """Write one Parquet file per box-score table and the manifest; returns the manifest.
 
@@ -82,5 +98,10 @@ def extract(
     for spec, (table, pinned) in zip(TABLES, read, strict=True):
         write_table(table, spec.arrow_schema(), out_dir / f"{spec.name}.parquet")
         manifest["tables"][spec.name] = pinned.as_manifest()
+    schedule = SCHEDULE.arrow_schema().empty_table()
+    if versions.get(SCHEDULE.name) is not None:
+        schedule, pinned = read_pinned_schedule(warehouse, SCHEDULE, versions[SCHEDULE.name], days)
+        manifest["tables"][SCHEDULE.name] = pinned.as_manifest()
+    write_table(schedule, SCHEDULE.arrow_schema(), out_dir / f"{SCHEDULE.name}.parquet")
     write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", out_dir / MANIFEST)
     return manifest

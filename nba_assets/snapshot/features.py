@@ -1,11 +1,19 @@
 """Stage `features`: one training row per game; every feature uses only games strictly before its date.
 
-Team form comes from the team box scores alone: season-to-date record and ratings (points per
+Team form comes from the team box scores: season-to-date record and ratings (points per
 100 possessions), form over the last `window` games, record at the same venue, and rest days.
 Labels: `home_win` and `point_margin` (home minus away points).
+
+Home and away come from the schedule, which names the home team; the box scores' matchup
+string is only a fallback for games the pinned schedule does not list, and it can be wrong
+(the real log lists 0022500147 as "DAL @ DET" for both teams). A game neither settles is left
+out of the rows and named in the stage's report, never guessed.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -61,12 +69,76 @@ class FeatureInputError(ValueError):
     """Team box scores that cannot be paired into games."""
 
 
-def team_games(box: pd.DataFrame) -> pd.DataFrame:
-    """One row per team per game with its opponent's points and possessions, in date order per team."""
+@dataclass
+class HomeAway:
+    """Which row of each game is the home team's, and on what authority."""
+
+    rows: pd.DataFrame  # the box rows of the games settled, with `is_home`
+    from_schedule: int = 0
+    from_matchup: int = 0
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        """The stage's account of home and away (a DVC metrics file)."""
+        return {
+            "games": self.from_schedule + self.from_matchup,
+            "home_away_from_schedule": self.from_schedule,
+            "home_away_from_matchup": self.from_matchup,
+            "excluded_games": len(self.excluded),
+            "excluded": self.excluded,
+        }
+
+
+def assign_home(box: pd.DataFrame, schedule: pd.DataFrame | None = None) -> HomeAway:
+    """`is_home` per team row: the schedule's home team; for a game it does not list, the
+    matchup ("vs." at home) when its two rows agree. Games with a row count other than two
+    are a half-materialized input and an error; games neither source settles are excluded."""
     games = box[_BOX_COLUMNS].copy()
-    games["game_date"] = pd.to_datetime(games["game_date"])
-    games["is_home"] = games["matchup"].str.contains(" vs. ", regex=False).astype(bool)
     _check_pairs(games)
+    home_team = _scheduled_home(games, schedule)
+    listed = games["game_id"].isin(home_team.index)
+    by_schedule = games["team_id"] == games["game_id"].map(home_team)
+    by_matchup = games["matchup"].str.contains(" vs. ", regex=False).fillna(False).astype(bool)
+    games["is_home"] = by_schedule.where(listed, by_matchup)
+    homes = games.groupby("game_id")["is_home"].sum()
+    settled = homes[homes == 1].index
+    excluded = sorted(set(games["game_id"]) - set(settled))
+    scheduled = set(games.loc[listed, "game_id"])
+    return HomeAway(
+        rows=games[games["game_id"].isin(settled)].reset_index(drop=True),
+        from_schedule=len(set(settled) & scheduled),
+        from_matchup=len(set(settled) - scheduled),
+        excluded=[_why_excluded(games, g, g in scheduled) for g in excluded],
+    )
+
+
+def _scheduled_home(games: pd.DataFrame, schedule: pd.DataFrame | None) -> pd.Series:
+    """game_id -> home team id, for the games the schedule lists."""
+    if schedule is None or schedule.empty:
+        return pd.Series(dtype="int64")
+    listed = schedule.drop_duplicates("game_id").set_index("game_id")
+    return listed.loc[listed.index.isin(games["game_id"]), "home_team_id"].astype("int64")
+
+
+def _why_excluded(games: pd.DataFrame, game_id: str, scheduled: bool) -> dict[str, Any]:
+    rows = games[games["game_id"] == game_id]
+    why = (
+        "neither team row is the schedule's home team"
+        if scheduled
+        else "not on the pinned schedule, and both rows' matchups say the same side"
+    )
+    return {
+        "game_id": game_id,
+        "game_date": str(rows["game_date"].iloc[0])[:10],
+        "matchups": sorted(rows["matchup"].astype(str)),
+        "why": why,
+    }
+
+
+def team_games(home_away: HomeAway) -> pd.DataFrame:
+    """One row per team per game with its opponent's points and possessions, in date order per team."""
+    games = home_away.rows.copy()
+    games["game_date"] = pd.to_datetime(games["game_date"])
     for column in ("pts", "fga", "fta", "oreb", "tov"):
         games[column] = games[column].astype("float64")
     # the usual possession estimate from box-score counts
@@ -91,11 +163,11 @@ def team_games(box: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_pairs(games: pd.DataFrame) -> None:
-    counts = games.groupby("game_id")["is_home"].agg(["size", "sum"])
-    bad = counts[(counts["size"] != 2) | (counts["sum"] != 1)]
+    counts = games.groupby("game_id").size()
+    bad = counts[counts != 2]
     if len(bad):
         raise FeatureInputError(
-            f"{len(bad)} game(s) without exactly one home and one away team row, e.g. "
+            f"{len(bad)} game(s) without exactly two team rows, e.g. "
             f"{', '.join(bad.index[:3])}: a partition may be half-materialized"
         )
 
@@ -130,9 +202,15 @@ def add_team_form(games: pd.DataFrame, window: int) -> pd.DataFrame:
     return out
 
 
-def build_features(box: pd.DataFrame, window: int) -> pd.DataFrame:
+def build_features(
+    box: pd.DataFrame, window: int, schedule: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Game-level rows: home and away team features side by side, plus the labels."""
-    form = add_team_form(team_games(box), window)
+    return _game_rows(assign_home(box, schedule), window)
+
+
+def _game_rows(home_away: HomeAway, window: int) -> pd.DataFrame:
+    form = add_team_form(team_games(home_away), window)
     keep = ["game_id", "team_id", *TEAM_FEATURES]
     home = form[form["is_home"]]
     away = (
@@ -161,7 +239,12 @@ def build_features(box: pd.DataFrame, window: int) -> pd.DataFrame:
     return rows[FEATURES_SCHEMA.names]
 
 
-def features_table(box: pd.DataFrame, window: int) -> pa.Table:
-    """The features as an Arrow table in the explicit schema (the stage's output)."""
-    frame = build_features(box, window)
-    return pa.Table.from_pandas(frame, schema=FEATURES_SCHEMA, preserve_index=False)
+def features_table(
+    box: pd.DataFrame, window: int, schedule: pd.DataFrame | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The features as an Arrow table in the explicit schema (the stage's output), and the
+    report of where home and away came from."""
+    home_away = assign_home(box, schedule)
+    frame = _game_rows(home_away, window)
+    table = pa.Table.from_pandas(frame, schema=FEATURES_SCHEMA, preserve_index=False)
+    return table, home_away.report()

@@ -57,13 +57,18 @@ def parse_pin(table: str, value: Any) -> int | None:
     return int(text)
 
 
-def pin(warehouse: str, pins: Mapping[str, Any]) -> dict[str, int]:
+def pin(
+    warehouse: str, pins: Mapping[str, Any], optional: Iterable[str] = ()
+) -> dict[str, int | None]:
     """{table: version}: `latest` resolved to the newest version that changed rows (not a
-    compaction's), numbers checked to exist."""
-    return {
-        table: _resolve(warehouse, table, parse_pin(table, value))
-        for table, value in sorted(pins.items())
-    }
+    compaction's), numbers checked to exist. An `optional` table never written pins to None
+    when `latest` is asked (a number asked of it must exist)."""
+    versions: dict[str, int | None] = {}
+    for table, value in sorted(pins.items()):
+        version = parse_pin(table, value)
+        absent = table in optional and version is None and not delta.exists(warehouse, table)
+        versions[table] = None if absent else _resolve(warehouse, table, version)
+    return versions
 
 
 def _resolve(warehouse: str, table: str, version: int | None) -> int:
@@ -91,6 +96,23 @@ def read_pinned(
     table = table.filter(pc.is_in(table.column("game_date"), pa.array(days, pa.date32())))
     table = table.cast(spec.arrow_schema())
     return table, Pinned(spec.name, version, table.num_rows, _rows_by_day(table, days))
+
+
+def read_pinned_schedule(
+    warehouse: str, spec: TableSpec, version: int, days: Sequence[dt.date]
+) -> tuple[pa.Table, Pinned]:
+    """The season schedule at `version`: its games dated on `days`, sorted by date and game
+    (the features' source of home and away). Partitions are seasons, counted as such."""
+    snapshot = reader.open_snapshot(spec.name, version, warehouse=warehouse)
+    seasons = sorted({season_of(d) for d in days})
+    table = reader.scan_snapshot(snapshot, seasons=seasons, columns=spec.names)
+    table = table.filter(pc.is_in(table.column("game_date"), pa.array(days, pa.date32())))
+    table = table.sort_by([("game_date", "ascending"), ("game_id", "ascending")])
+    table = table.cast(spec.arrow_schema())
+    per_season = {s: 0 for s in seasons}
+    for entry in pc.value_counts(table.column("season")).to_pylist():
+        per_season[entry["values"]] = entry["counts"]
+    return table, Pinned(spec.name, version, table.num_rows, per_season)
 
 
 def _rows_by_day(table: pa.Table, days: Iterable[dt.date]) -> dict[str, int]:
