@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -41,6 +42,24 @@ _PTS = 15
 
 SCOREBOARD = "live/scoreboard/todaysscoreboard_00.json"
 ODDS = "live/odds/odds_todaysgames.json"
+BOXSCORE = re.compile(r"^live/boxscore/boxscore_(\d{10})\.json$")
+#: the fields of a player's line (`synthetic.Line`) the live box score shows, by position
+_LINE_FIELDS = {
+    "fieldGoalsMade": 2,
+    "fieldGoalsAttempted": 3,
+    "threePointersMade": 4,
+    "threePointersAttempted": 5,
+    "freeThrowsMade": 6,
+    "freeThrowsAttempted": 7,
+    "reboundsOffensive": 8,
+    "reboundsDefensive": 9,
+    "assists": 10,
+    "steals": 11,
+    "blocks": 12,
+    "turnovers": 13,
+    "foulsPersonal": 14,
+    "points": _PTS,
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,78 @@ def respond_live(league: SyntheticLeague, endpoint: str, now: dt.datetime) -> di
         return scoreboard_body(league, now)
     if endpoint == ODDS:
         return odds_body(league, now)
-    raise NotServed(f"the synthetic live feed serves {SCOREBOARD} and {ODDS}, not {endpoint!r}")
+    match = BOXSCORE.match(endpoint)
+    if match:
+        return boxscore_body(league, match.group(1), now)
+    raise NotServed(
+        f"the synthetic live feed serves {SCOREBOARD}, {ODDS} and "
+        f"live/boxscore/boxscore_<game id>.json, not {endpoint!r}"
+    )
+
+
+def live_points(game: Game, side: int, progress: float) -> int:
+    """A side's score so far: its players' points so far (each only grows)."""
+    return sum(math.floor(line[_PTS] * progress) for line in game.lines[side])
+
+
+def _find_game(league: SyntheticLeague, game_id: str) -> Game:
+    year = 2000 + int(game_id[3:5]) if int(game_id[3:5]) < 90 else 1900 + int(game_id[3:5])
+    if not league.first_year <= year <= league.last_year:
+        raise NotServed(f"game {game_id}: season {year} is not served")
+    for game in league.season(year).games:
+        if game.game_id == game_id:
+            return game
+    raise NotServed(f"no game {game_id} in the synthetic league")
+
+
+def boxscore_body(league: SyntheticLeague, game_id: str, now: dt.datetime) -> dict:
+    """The live box score of one game as of `now`: every player's line so far."""
+    game = _find_game(league, game_id)
+    line = timeline(game)
+    status = line.status(now)
+    if status == 1:
+        raise NotServed(f"game {game_id} has not started: no box score yet")
+    progress = line.progress(now)
+    sides = []
+    for side in (0, 1):
+        players = [
+            {
+                "status": "ACTIVE",
+                "order": order,
+                "personId": player[0],
+                "starter": "1" if order <= 5 else "0",
+                "played": "1",
+                "statistics": {
+                    name: math.floor(player[index] * progress)
+                    for name, index in _LINE_FIELDS.items()
+                },
+            }
+            for order, player in enumerate(game.lines[side], start=1)
+        ]
+        sides.append(
+            {
+                **league.schedule_team(game, side),
+                "score": live_points(game, side, progress),
+                "players": players,
+            }
+        )
+    return {
+        "meta": {
+            "version": 1,
+            "code": 200,
+            "time": now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        },
+        "game": {
+            "gameId": game_id,
+            "gameTimeUTC": line.tip.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "gameEt": line.tip.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "gameStatus": status,
+            "gameStatusText": "Final" if status == 3 else "In Progress",
+            "period": min(line.periods, int(progress * line.periods) + 1),
+            "homeTeam": sides[0],
+            "awayTeam": sides[1],
+        },
+    }
 
 
 def scoreboard_body(league: SyntheticLeague, now: dt.datetime) -> dict:
@@ -144,7 +234,7 @@ def _team(league: SyntheticLeague, game: Game, side: int, progress: float) -> di
     return {
         **league.schedule_team(game, side),
         # grows with the game and never goes down; the final score at the buzzer
-        "score": math.floor(game.totals[side][_PTS] * progress),
+        "score": live_points(game, side, progress),
         "inBonus": None,
         "timeoutsRemaining": 0,
         "periods": [],

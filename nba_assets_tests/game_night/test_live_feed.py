@@ -7,6 +7,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from nba_api.live.nba.endpoints import BoxScore
+
 from nba_assets.assets.game_night import scoreboard_rows
 from nba_assets.settings import LIVE_FEED_URL, Settings
 from nba_assets.source.live import LIVE_HEADERS, NbaLiveClient
@@ -129,3 +131,21 @@ def test_settings_read_the_live_feed_and_poll_interval():
     defaults = Settings.from_env({})
     assert defaults.live_poll_seconds == 60
     assert NbaLiveClient(base_url=defaults.live_base_url).resolved_base_url() == LIVE_FEED_URL
+
+
+def test_live_box_score_adds_up_to_the_scoreboard_and_the_final(night):
+    live = night.live()
+    night.set_clock(at(21, 30))
+    board, _ = live.scoreboard()
+    running = next(g for g in board.games.get_dict() if g["gameStatus"] == 2)
+    box, fetched = live.fetch(BoxScore, game_id=running["gameId"])
+    assert fetched.endpoint == f"live/boxscore/boxscore_{running['gameId']}.json"
+    for side in ("home", "away"):
+        players = getattr(box, f"{side}_team_player_stats").get_dict()
+        team = getattr(box, f"{side}_team_stats").get_dict()
+        assert sum(p["statistics"]["points"] for p in players) == team["score"]
+        assert team["score"] == running[f"{side}Team"]["score"]
+    night.set_clock(at(23, 30))
+    final, _ = live.fetch(BoxScore, game_id=running["gameId"])
+    assert final.game_details.get_dict()["gameStatus"] == 3
+    assert final.home_team_stats.get_dict()["score"] > box.home_team_stats.get_dict()["score"]
