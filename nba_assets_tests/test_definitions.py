@@ -105,9 +105,11 @@ def test_box_scores_declare_their_checks_and_freshness():
     assert defs.resolve_schedule_def("health_job_schedule").cron_schedule == "30 6 * * *"
 
 
-def test_training_snapshot_is_downstream_of_both_boxscore_assets():
+def test_training_snapshot_is_downstream_of_both_boxscore_assets_and_the_schedule():
+    """The box scores and the schedule (home and away) are the tables the DVC pipeline pins."""
     node = defs.resolve_asset_graph().get(dg.AssetKey("training_snapshot"))
-    assert {k.to_user_string() for k in node.parent_keys} == {"team_boxscores", "player_boxscores"}
+    parents = {k.to_user_string() for k in node.parent_keys}
+    assert parents == {"team_boxscores", "player_boxscores", "schedule"}
     assert node.partitions_def is None
 
 
