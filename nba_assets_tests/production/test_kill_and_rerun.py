@@ -46,6 +46,23 @@ def materialize(home: Path, warehouse: Path, server_url: str) -> subprocess.Pope
     )
 
 
+def holders(instance: dg.DagsterInstance) -> list[str]:
+    """The runs holding a slot of the nba_api pool."""
+    info = instance.event_log_storage.get_concurrency_info(API_POOL)
+    return [slot.run_id for slot in info.claimed_slots]
+
+
+def rerun(home: Path, warehouse: Path, server_url: str) -> None:
+    """The same materialization again: it must proceed (no `recover`) and succeed."""
+    second = materialize(home, warehouse, server_url)
+    try:
+        out, _ = second.communicate(timeout=150)
+    finally:
+        if second.poll() is None:
+            os.killpg(second.pid, signal.SIGKILL)
+    assert second.returncode == 0, out[-2000:]
+
+
 def wait_for(condition, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -64,29 +81,18 @@ def test_rerun_after_sigkill_of_cli_and_step_needs_no_recover(synthetic, tmp_pat
 
     with dg.DagsterInstance.from_config(str(home)) as instance:  # its storage made once, here
         first = materialize(home, warehouse, synthetic.url)
-
-        def holders() -> list[str]:
-            info = instance.event_log_storage.get_concurrency_info(API_POOL)
-            return [slot.run_id for slot in info.claimed_slots]
-
         try:
             # the step holds the pool slot and its request hangs on the server
-            assert wait_for(lambda: holders() and synthetic.faults.hang == 0, 120)
+            assert wait_for(lambda: holders(instance) and synthetic.faults.hang == 0, 120)
         finally:
             os.killpg(first.pid, signal.SIGKILL)  # the CLI (run worker) and its step process
             first.wait()
-        [killed] = holders()
+        [killed] = holders(instance)
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.STARTED
 
-        second = materialize(home, warehouse, synthetic.url)
-        try:
-            out, _ = second.communicate(timeout=150)
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
-        assert second.returncode == 0, out[-2000:]
+        rerun(home, warehouse, synthetic.url)
         assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
-        assert holders() == []
+        assert holders(instance) == []
 
 
 def test_a_step_whose_run_worker_is_gone_knows_it(tmp_path):
@@ -167,14 +173,9 @@ def test_sigkill_of_only_the_cli_or_only_the_step_leaves_no_run_started(
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         first = materialize(home, warehouse, synthetic.url)
-
-        def holders() -> list[str]:
-            info = instance.event_log_storage.get_concurrency_info(API_POOL)
-            return [slot.run_id for slot in info.claimed_slots]
-
         try:
-            assert wait_for(lambda: holders() and synthetic.faults.hang == 0, 120)
-            [run_id] = holders()
+            assert wait_for(lambda: holders(instance) and synthetic.faults.hang == 0, 120)
+            [run_id] = holders(instance)
             step = _step_pid(instance, run_id)
             os.kill(first.pid if victim == "cli" else step, signal.SIGKILL)
             assert wait_for(lambda: _gone(step) and first.poll() is not None, 90)
@@ -186,15 +187,11 @@ def test_sigkill_of_only_the_cli_or_only_the_step_leaves_no_run_started(
             f"{r.event_log_entry.dagster_event_type} {r.event_log_entry.message[:200]}"
             for r in instance.get_records_for_run(run_id).records
         ]
-        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE, "\n".join(events)
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE, "\n".join(
+            events
+        )
         assert not (warehouse / "team_boxscores").exists()  # not a file published
 
-        second = materialize(home, warehouse, synthetic.url)
-        try:
-            out, _ = second.communicate(timeout=150)
-        finally:
-            if second.poll() is None:
-                os.killpg(second.pid, signal.SIGKILL)
-        assert second.returncode == 0, out[-2000:]
-        assert holders() == []
+        rerun(home, warehouse, synthetic.url)
+        assert holders(instance) == []
         assert (warehouse / "team_boxscores" / "_delta_log").is_dir()
