@@ -10,8 +10,8 @@ import os
 
 import dagster as dg
 
-from nba_assets.checks import check_specs
 from nba_assets.partitions import game_date_partitions
+from nba_assets.quality.checks import check_specs
 from nba_assets.source.client import API_POOL
 
 WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"

@@ -18,10 +18,10 @@ import time
 import pandas as pd
 
 from nba_assets.assets.schedule import parse_schedule
-from nba_assets.checks import CHECKS_BY_TABLE, AuditInput
-from nba_assets.parsing import parse_boxscores, parse_players, parse_teams
 from nba_assets.partitions import season_type_windows
+from nba_assets.quality.checks import CHECKS_BY_TABLE, AuditInput
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
+from nba_assets.source.parsing import parse_boxscores, parse_players, parse_teams
 from nba_assets.source.synthetic import SyntheticLeague
 
 

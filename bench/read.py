@@ -6,7 +6,7 @@ season, about 640k rows), then prints wall times of
 
 - `nba_assets.read("player_boxscores")`, all 25 seasons to pandas (target <= 1 s), in this
   process (first call and best of N) and in a fresh one (its imports timed apart: importing
-  nba_assets.reader imports Dagster through the schemas);
+  nba_assets.query.reader imports Dagster through the schemas);
 - one daily tick's commit: `delta.replace` of one day's rows (one value corrected, so a real
   commit) in one season (target <= 1 s);
 - the read again after that tick and after compacting (Delta `optimize`) the season it touched:
@@ -32,9 +32,9 @@ import pandas as pd
 
 import nba_assets
 from nba_assets.io import delta
-from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_name, season_start_year
 from nba_assets.schemas import PLAYER_BOXSCORES
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets.source.synthetic import SyntheticLeague
 
 SEASONS = "1996-97:2020-21"
@@ -89,7 +89,7 @@ def time_read(warehouse: str, repeat: int) -> dict[str, float | int]:
 def time_read_fresh_process(warehouse: str) -> dict[str, float]:
     """The same read in a new interpreter, as a short script does it: imports, then the read."""
     code = (
-        "import time; b = time.perf_counter(); import nba_assets.reader as r; "
+        "import time; b = time.perf_counter(); import nba_assets.query.reader as r; "
         "m = time.perf_counter(); "
         f"r.read({TABLE!r}, warehouse={warehouse!r}); "
         "print(m - b, time.perf_counter() - m)"

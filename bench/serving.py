@@ -30,10 +30,10 @@ import pyarrow as pa
 
 from nba_assets.io import delta
 from nba_assets.io.delta import Selection
-from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_name, season_start_year
 from nba_assets.schemas import PLAY_BY_PLAY, PLAYER_BOXSCORES, TEAM_BOXSCORES
 from nba_assets.serving import database, load
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets.source.synthetic import SyntheticLeague
 
 TABLES = ("team_boxscores", "player_boxscores", "play_by_play")

@@ -27,10 +27,10 @@ def read(
     *,
     warehouse: str | None = None,
 ) -> pd.DataFrame:
-    """One committed version of a warehouse table as pandas (see `nba_assets.reader.read`).
+    """One committed version of a warehouse table as pandas (see `nba_assets.query.reader.read`).
 
     The module is `reader`, not `read`: a submodule named `read` would shadow this function.
     """
-    from nba_assets.reader import read as _read
+    from nba_assets.query.reader import read as _read
 
     return _read(table, seasons, columns, filters, version, as_of, warehouse=warehouse)

@@ -201,7 +201,7 @@ def run_health(warehouse: str, as_json: bool) -> int:
     ensure_instance_home()
     import dagster as dg
 
-    from nba_assets import health
+    from nba_assets.quality import health
 
     with dg.DagsterInstance.get() as instance:
         result = health.run_health(instance, _warehouse(warehouse))
@@ -219,7 +219,7 @@ def run_history(args: argparse.Namespace) -> int:
     """A table's versions, newest first (reads only the Delta log)."""
     import json
 
-    from nba_assets import versions
+    from nba_assets.warehouse import versions
 
     limit = None if args.limit == 0 else args.limit
     rows = versions.history_rows(_warehouse(args.warehouse), args.table, limit)
@@ -235,7 +235,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     ensure_instance_home()
     import dagster as dg
 
-    from nba_assets import versions
+    from nba_assets.warehouse import versions
 
     with dg.DagsterInstance.get() as instance:
         result = versions.rollback(
@@ -247,7 +247,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def run_migrate(args: argparse.Namespace) -> int:
     """Old daily-file layout to Delta tables; exit 1 if any table could not be migrated."""
-    from nba_assets import migrate
+    from nba_assets.warehouse import migrate
 
     warehouse = _warehouse(args.warehouse)
     results, errors = migrate.migrate(warehouse, remove=args.remove_old)
@@ -269,8 +269,8 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def run_sql(args: argparse.Namespace) -> int:
-    """Print the result of one SQL query over the warehouse (DuckDB; see nba_assets/sql.py)."""
-    from nba_assets.sql import describe_error, query
+    """Print the result of one SQL query over the warehouse (DuckDB; see nba_assets/query/sql.py)."""
+    from nba_assets.query.sql import describe_error, query
 
     try:
         frame = query(args.query, warehouse=args.warehouse)

@@ -18,15 +18,15 @@ from nba_assets.assets.reference import REFERENCE_GROUP, players, teams
 from nba_assets.assets.schedule import schedule
 from nba_assets.assets.training import build_training_snapshot
 from nba_assets.automation import build_schedules
-from nba_assets.health import health_job, health_schedule
 from nba_assets.io.manager import DeltaIOManager
-from nba_assets.maintenance import table_maintenance_job, table_maintenance_sensor
+from nba_assets.quality.health import health_job, health_schedule
 from nba_assets.recovery import recovering
 from nba_assets.schemas import TABLES
 from nba_assets.serving.assets import build_serving_definitions
 from nba_assets.settings import Settings
 from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.live import NbaLiveClient
+from nba_assets.warehouse.maintenance import table_maintenance_job, table_maintenance_sensor
 
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
 PLAY_BY_PLAY_ASSETS = [play_by_play]

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from nba_assets.io.delta import SEASON, SOURCE_SHA256, layout
-from nba_assets.parsing import PLAYER_ALIASES
-from nba_assets.parsing_pbp import V3_FIELDS
 from nba_assets.schemas import TABLES, Column, TableSpec
+from nba_assets.source.parsing import PLAYER_ALIASES
+from nba_assets.source.parsing_pbp import V3_FIELDS
 
 #: Where each API table's rows come from (derived tables say what they are built from).
 ENDPOINTS = {

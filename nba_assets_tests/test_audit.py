@@ -19,8 +19,8 @@ import pytest
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.reference import players, teams
 from nba_assets.assets.schedule import schedule
-from nba_assets.checks import TEAM_CHECKS
 from nba_assets.partitions import game_date_partitions
+from nba_assets.quality.checks import TEAM_CHECKS
 from nba_assets.source.recordings import RecordingsBackend, Reply
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 from nba_assets_tests.conftest import (

@@ -7,7 +7,6 @@ import dagster as dg
 import pytest
 
 from nba_assets.assets.boxscores import team_boxscores
-from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
     NBA_CUP,
     NBA_CUP_FINAL_LABEL,
@@ -23,6 +22,7 @@ from nba_assets.partitions import (
     season_type_windows,
 )
 from nba_assets.schemas import PLAYER_BOXSCORES
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 from nba_assets.source.synthetic import SyntheticLeague
 from nba_assets_tests.conftest import FIXTURES, day_events, published, resources, table_version

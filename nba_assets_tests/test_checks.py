@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_assets.checks import (
+from nba_assets.quality.checks import (
     CHECKS_BY_TABLE,
     AuditInput,
     BoxScoreCheck,
@@ -15,8 +15,8 @@ from nba_assets.checks import (
     run_checks,
     schema_problems,
 )
-from nba_assets.parsing import parse_boxscores
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets_tests.conftest import fixture_body
 
 DAY = dt.date(2025, 11, 3)

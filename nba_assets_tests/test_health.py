@@ -13,10 +13,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from nba_assets import cli, health
+from nba_assets import cli
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.reference import teams
 from nba_assets.io import delta
+from nba_assets.quality import health
 from nba_assets.schemas import TEAM_BOXSCORES
 from nba_assets_tests.conftest import resources
 
@@ -188,7 +189,7 @@ def test_old_layout_files_never_migrated(materialized, capsys):
 def test_health_job_fails_with_the_report(materialized):
     for path in current_files(materialized, "teams"):
         path.unlink()
-    from nba_assets.health import health_job
+    from nba_assets.quality.health import health_job
 
     with dg.DagsterInstance.get() as instance:
         result = health_job.execute_in_process(

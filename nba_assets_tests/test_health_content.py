@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from nba_assets import health
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.io import checksums, delta
+from nba_assets.quality import health
 from nba_assets_tests.conftest import resources
 
 TABLE = "team_boxscores"

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from nba_assets import cli, versions
+from nba_assets import cli
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
+from nba_assets.warehouse import versions
 from nba_assets_tests.conftest import resources
 
 TABLE = "team_boxscores"

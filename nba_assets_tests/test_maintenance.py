@@ -6,11 +6,11 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from nba_assets import maintenance
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.definitions import defs
 from nba_assets.io import delta
 from nba_assets.schemas import TEAM_BOXSCORES
+from nba_assets.warehouse import maintenance
 from nba_assets_tests.conftest import resources
 
 TABLE = "team_boxscores"

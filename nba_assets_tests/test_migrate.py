@@ -17,14 +17,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from nba_assets import cli, health, migrate
+from nba_assets import cli
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.reference import players, teams
 from nba_assets.assets.schedule import schedule
 from nba_assets.io import delta
 from nba_assets.partitions import GAME_ID_KINDS, NBA_CUP
-from nba_assets.revisions import REVISION_SCHEMA, REVISIONS_TABLE, read_revisions
+from nba_assets.quality import health
 from nba_assets.schemas import TABLES
+from nba_assets.warehouse import migrate
+from nba_assets.warehouse.revisions import REVISION_SCHEMA, REVISIONS_TABLE, read_revisions
 from nba_assets_tests.conftest import resources
 
 # the end of a regular season into its play-in: two requests (season types), two responses

@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from nba_assets.parsing import ParseError, parse_boxscores, parse_players, parse_teams
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
+from nba_assets.source.parsing import ParseError, parse_boxscores, parse_players, parse_teams
 from nba_assets_tests.conftest import fixture_body
 
 

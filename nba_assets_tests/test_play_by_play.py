@@ -18,17 +18,17 @@ from nba_assets.assets.play_by_play import POINTS_CHECK, play_by_play, request_p
 from nba_assets.io import delta, staging
 from nba_assets.io.delta import Selection, to_stored
 from nba_assets.io.staging import StagedRange
-from nba_assets.parsing import parse_boxscores
-from nba_assets.parsing_pbp import (
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_of
+from nba_assets.quality.pbp_checks import box_score_mismatches
+from nba_assets.schemas import PLAY_BY_PLAY, TEAM_BOXSCORES
+from nba_assets.source.archive import sha256_text
+from nba_assets.source.parsing import parse_boxscores
+from nba_assets.source.parsing_pbp import (
     COUNTED,
     NoPlayByPlay,
     parse_play_by_play,
     parse_play_by_play_games,
 )
-from nba_assets.partitions import BOXSCORE_SEASON_TYPES, season_of
-from nba_assets.pbp_checks import box_score_mismatches
-from nba_assets.schemas import PLAY_BY_PLAY, TEAM_BOXSCORES
-from nba_assets.source.archive import sha256_text
 from nba_assets.source.synthetic import SyntheticLeague
 from nba_assets_tests.conftest import (
     REPO,

@@ -7,15 +7,15 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from nba_assets.parsing import ParseError
-from nba_assets.parsing_pbp import (
+from nba_assets.quality.pbp_checks import box_score_mismatches
+from nba_assets.source.parsing import ParseError
+from nba_assets.source.parsing_pbp import (
     COUNTED,
     collect_actions,
     generic_table,
     parse_play_by_play_games,
     typed_table,
 )
-from nba_assets.pbp_checks import box_score_mismatches
 from nba_assets.source.synthetic import SyntheticLeague
 from nba_assets_tests.conftest import fixture_body
 from nba_assets_tests.test_play_by_play import real_box

@@ -27,9 +27,9 @@ import nba_assets
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.assets.reference import teams
 from nba_assets.io import delta
-from nba_assets.reader import ReadError, UnknownTableError, in_order
+from nba_assets.query.reader import ReadError, UnknownTableError, in_order
+from nba_assets.query.sql import describe_error, query
 from nba_assets.schemas import TEAM_BOXSCORES, conform
-from nba_assets.sql import describe_error, query
 from nba_assets_tests.conftest import published, resources
 from nba_assets_tests.moto_process import CREDENTIALS, create_bucket, moto_server
 
@@ -301,7 +301,7 @@ READER = textwrap.dedent(
     """
     import json, os, sys
     import nba_assets
-    from nba_assets.reader import open_snapshot, scan_snapshot
+    from nba_assets.query.reader import open_snapshot, scan_snapshot
 
     warehouse, stop = sys.argv[1], sys.argv[2]
     reads = 0

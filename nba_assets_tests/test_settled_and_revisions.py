@@ -15,11 +15,11 @@ import pytest
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.io import delta
 from nba_assets.io.storage import as_upath
-from nba_assets.revisions import read_revisions
 from nba_assets.source.archive import RawArchive
 from nba_assets.source.index import INDEX_TABLE, read_verdicts, record_withdrawn
 from nba_assets.source.recordings import RecordingsBackend
 from nba_assets.source.replay import ReplayServer
+from nba_assets.warehouse.revisions import read_revisions
 from nba_assets_tests.conftest import (
     LEAGUEGAMELOG_2025_26,
     published,

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 
 from nba_assets.io import delta
-from nba_assets.parsing import parse_boxscores
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, conform
 from nba_assets.snapshot.extract import extract, parse_seasons, snapshot_days, write_versions
 from nba_assets.snapshot.features import (
@@ -25,6 +24,7 @@ from nba_assets.snapshot.features import (
 from nba_assets.snapshot.parquet import write_table
 from nba_assets.snapshot.split import split_by_date
 from nba_assets.snapshot.warehouse import MissingPartitionsError, parse_pin, spans
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets_tests.conftest import fixture_body
 
 TEAMS = {1: "AAA", 2: "BBB", 3: "CCC", 4: "DDD"}

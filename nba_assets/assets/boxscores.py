@@ -17,10 +17,7 @@ from nba_assets.assets.provenance import (
     with_provenance,
 )
 from nba_assets.assets.schedule import keep_current
-from nba_assets.audit import STRAYS_ATTR, audited
-from nba_assets.checks import BOXSCORE_FRESHNESS, check_specs
 from nba_assets.io.delta import SOURCE_SHA256, Commit
-from nba_assets.parsing import parse_boxscores
 from nba_assets.partitions import (
     GAME_DATE_TIMEZONE,
     GAME_ID_KINDS,
@@ -28,11 +25,14 @@ from nba_assets.partitions import (
     plan_game_log_requests,
     uncovered_spans,
 )
-from nba_assets.revisions import append_revisions, detect_revisions
+from nba_assets.quality.audit import STRAYS_ATTR, audited
+from nba_assets.quality.checks import BOXSCORE_FRESHNESS, check_specs
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
+from nba_assets.source.parsing import parse_boxscores
 from nba_assets.source.protocol import api_date
 from nba_assets.source.settled import fetch_unless_settled, is_settled
+from nba_assets.warehouse.revisions import append_revisions, detect_revisions
 
 BOXSCORES_GROUP = "boxscores"
 _COMMON = {

@@ -25,10 +25,10 @@ from nba_assets.assets.game_night_checks import (
     audit_spec,
 )
 from nba_assets.assets.provenance import request_record, with_provenance
-from nba_assets.audit import audited, published_days, published_schedule
 from nba_assets.io.delta import SOURCE_SHA256
 from nba_assets.io.storage import as_upath
 from nba_assets.partitions import GAME_ID_KINDS, game_date_partitions
+from nba_assets.quality.audit import audited, published_days, published_schedule
 from nba_assets.schemas import CLOSING_LINES, LIVE_SCOREBOARD, ODDS_SNAPSHOTS, TableSpec, conform
 from nba_assets.source.live import NbaLiveClient
 

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_assets.checks import (
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES
+from nba_assets.quality.checks import (
     AUDIT_CHECK,
     WARN,
     AuditInput,
@@ -24,7 +25,6 @@ from nba_assets.checks import (
     postponed,
     row_check,
 )
-from nba_assets.partitions import BOXSCORE_SEASON_TYPES
 from nba_assets.schemas import CLOSING_LINES, LIVE_SCOREBOARD, ODDS_SNAPSHOTS, TableSpec
 
 #: A 2-way market's implied probabilities sum to at least 1 (no book pays out more than it

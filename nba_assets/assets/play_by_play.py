@@ -23,20 +23,20 @@ import pandas as pd
 from nba_api.stats.endpoints import PlayByPlayV3
 
 from nba_assets.assets.provenance import add_partition_metadata
-from nba_assets.audit import AuditFailure, failure_message, quarantine
-from nba_assets.checks import BoxScoreCheck, Outcome
 from nba_assets.io.delta import SOURCE_SHA256, Commit, Selection, to_stored
 from nba_assets.io.staging import StagedRange, spill_dir
 from nba_assets.io.storage import as_upath
-from nba_assets.parsing_pbp import parse_play_by_play_games
 from nba_assets.partitions import game_date_partitions, season_of
-from nba_assets.pbp_checks import box_score_mismatches
+from nba_assets.quality.audit import AuditFailure, failure_message, quarantine
+from nba_assets.quality.checks import BoxScoreCheck, Outcome
+from nba_assets.quality.pbp_checks import box_score_mismatches
 from nba_assets.recovery import refuse_if_orphaned
 from nba_assets.schemas import PLAY_BY_PLAY
 from nba_assets.source.archive import ArchivedResponse
 from nba_assets.source.client import API_POOL, NbaStatsClient
 from nba_assets.source.errors import RequestRejectedError
 from nba_assets.source.index import record_confirmed, record_published, record_rejected
+from nba_assets.source.parsing_pbp import parse_play_by_play_games
 
 PLAY_BY_PLAY_GROUP = "play_by_play"
 POINTS_CHECK = "points_match_box_scores"

@@ -5,10 +5,10 @@ import pandas as pd
 from nba_api.stats.endpoints import CommonAllPlayers, CommonTeamYears
 
 from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
-from nba_assets.parsing import PLAYER_ALIASES, parse_players, parse_teams
 from nba_assets.partitions import current_season
 from nba_assets.schemas import PLAYERS, TEAMS
 from nba_assets.source.client import API_POOL, NbaStatsClient
+from nba_assets.source.parsing import PLAYER_ALIASES, parse_players, parse_teams
 
 REFERENCE_GROUP = "reference"
 _COMMON = {

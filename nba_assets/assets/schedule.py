@@ -15,20 +15,20 @@ import pandas as pd
 from nba_api.stats.endpoints import ScheduleLeagueV2
 
 from nba_assets.assets.provenance import request_record, run_metadata, with_provenance
-from nba_assets.audit import published_schedule
-from nba_assets.checks import postponed
 from nba_assets.io.delta import Selection, seasons_between
 from nba_assets.io.manager import publish
-from nba_assets.parsing import SEASON_TYPE_BY_GAME_ID
 from nba_assets.partitions import (
     BOXSCORE_SEASON_TYPES,
     game_days,
     season_partitions,
 )
+from nba_assets.quality.audit import published_schedule
+from nba_assets.quality.checks import postponed
 from nba_assets.schemas import SCHEDULE, conform
 from nba_assets.source.client import API_POOL, Fetched, NbaStatsClient
 from nba_assets.source.errors import NbaStatsError
 from nba_assets.source.index import record_confirmed, record_published
+from nba_assets.source.parsing import SEASON_TYPE_BY_GAME_ID
 from nba_assets.source.settled import from_archive
 
 #: ScheduleLeagueV2 must answer with this document (the client validates and archives it)

@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_assets.checks import (
+from nba_assets.derived.shots import reconcile
+from nba_assets.partitions import NBA_CUP_FINAL_LABEL, PLAY_IN, PLAYOFFS, REGULAR_SEASON
+from nba_assets.quality.checks import (
     AUDIT_CHECK,
     SCHEMA_CHECK,
     AuditInput,
@@ -22,8 +24,6 @@ from nba_assets.checks import (
     audit_result,
     run_checks,
 )
-from nba_assets.derived.shots import reconcile
-from nba_assets.partitions import NBA_CUP_FINAL_LABEL, PLAY_IN, PLAYOFFS, REGULAR_SEASON
 from nba_assets.schemas import CAREER, SEASON_COUNTS, SHOOTING_PCTS, TableSpec
 
 Rule = Callable[[pd.DataFrame], Outcome]

@@ -23,10 +23,10 @@ from deltalake import QueryBuilder
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
 
-from nba_assets import reader
 from nba_assets.io import delta
 from nba_assets.io.delta import SEASON, Selection
 from nba_assets.partitions import season_of, season_start_year
+from nba_assets.query import reader
 from nba_assets.schemas import TABLES, TableSpec
 from nba_assets.serving.models import MODELS, SERVED, columns
 

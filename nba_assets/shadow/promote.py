@@ -25,12 +25,12 @@ import pyarrow as pa
 from deltalake import CommitProperties, write_deltalake
 
 from nba_assets.io import delta
-from nba_assets.revisions import append_revisions, detect_revisions
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import store
 from nba_assets.shadow.diff import diff, season_parts
 from nba_assets.shadow.store import ShadowError
 from nba_assets.source import index
+from nba_assets.warehouse.revisions import append_revisions, detect_revisions
 
 
 def moved_since(warehouse: str, table: str, base: int | None) -> list[int]:

@@ -17,9 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nba_assets import reader
 from nba_assets.io import delta
 from nba_assets.partitions import season_of, season_type_windows
+from nba_assets.query import reader
 from nba_assets.schemas import TableSpec
 
 LATEST = "latest"

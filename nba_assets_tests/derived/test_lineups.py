@@ -14,8 +14,8 @@ from nba_assets.derived.lineups import (
     player_seconds,
     rotation,
 )
-from nba_assets.parsing_pbp import parse_play_by_play
 from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS
+from nba_assets.source.parsing_pbp import parse_play_by_play
 from nba_assets_tests.conftest import fixture_body
 
 GAME, DAY = "0022200552", dt.date(2023, 1, 2)

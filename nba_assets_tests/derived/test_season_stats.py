@@ -9,8 +9,8 @@ from nba_assets.derived.season_stats import (
     player_season_stats,
     team_season_stats,
 )
-from nba_assets.parsing import parse_boxscores, rows_frame
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TEAM_SEASON_STATS
+from nba_assets.source.parsing import parse_boxscores, rows_frame
 from nba_assets_tests.conftest import fixture_body
 
 ATLANTA = 1610612737

@@ -6,8 +6,8 @@ import pandas as pd
 
 from nba_assets.derived.names import plain_name
 from nba_assets.derived.shots import box_score_counts, reconcile, shots, zone_range
-from nba_assets.parsing_pbp import parse_play_by_play
 from nba_assets.schemas import SHOTS
+from nba_assets.source.parsing_pbp import parse_play_by_play
 from nba_assets_tests.conftest import fixture_body
 
 GAME, DAY = "0022200552", dt.date(2023, 1, 2)

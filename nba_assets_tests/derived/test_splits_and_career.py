@@ -5,8 +5,8 @@ import pandas as pd
 from nba_assets.derived.career import career_totals, player_career_stats
 from nba_assets.derived.season_stats import player_season_stats
 from nba_assets.derived.splits import location, team_splits
-from nba_assets.parsing import parse_boxscores, rows_frame
 from nba_assets.schemas import PLAYER_BOXSCORES, PLAYER_CAREER_STATS, TEAM_BOXSCORES, TEAM_SPLITS
+from nba_assets.source.parsing import parse_boxscores, rows_frame
 from nba_assets_tests.conftest import fixture_body
 
 ATLANTA = 1610612737

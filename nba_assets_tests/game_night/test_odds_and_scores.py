@@ -15,7 +15,7 @@ from nba_assets.assets.game_night_checks import (
     LIVE_SCOREBOARD_CHECKS,
     ODDS_SNAPSHOTS_CHECKS,
 )
-from nba_assets.checks import AuditInput, run_checks
+from nba_assets.quality.checks import AuditInput, run_checks
 from nba_assets.schemas import LIVE_SCOREBOARD, ODDS_SNAPSHOTS
 from nba_assets_tests.conftest import published
 from nba_assets_tests.game_night.conftest import NIGHT, at

@@ -27,7 +27,7 @@ SEASON_RANGE = Selection.days(*(dt.date.fromisoformat(d) for d in SEASON_DAYS))
 
 
 def served(engine, table: str, order: list[str]) -> pd.DataFrame:
-    names = ", ".join(f'"{c}"' for c in columns(nba_assets.reader.TABLES[table]))
+    names = ", ".join(f'"{c}"' for c in columns(nba_assets.query.reader.TABLES[table]))
     sql = f"SELECT {names} FROM {table} ORDER BY {', '.join(order)}"
     with engine.connect() as connection:
         return pd.read_sql_query(sql, connection)

@@ -18,10 +18,10 @@ from nba_assets.assets import play_by_play as pbp_asset
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.io import delta
-from nba_assets.revisions import read_revisions
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import diff, envs, promote, store
 from nba_assets.source import index
+from nba_assets.warehouse.revisions import read_revisions
 from nba_assets_tests.conftest import REPO, resources
 
 START, END = "2024-10-22", "2024-10-25"

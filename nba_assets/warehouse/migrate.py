@@ -35,9 +35,9 @@ from upath import UPath
 from nba_assets.io import delta
 from nba_assets.io.storage import as_upath
 from nba_assets.partitions import GAME_ID_KINDS, season_of
-from nba_assets.revisions import REVISION_SCHEMA, REVISIONS_TABLE
+from nba_assets.warehouse.revisions import REVISION_SCHEMA, REVISIONS_TABLE
 from nba_assets.schemas import TABLES, TableSpec
-from nba_assets.versions import rows_in_version
+from nba_assets.warehouse.versions import rows_in_version
 
 PROVENANCE_KEY = b"nba_assets.provenance"
 #: Commit-info key (after `nba_assets.`) that marks a table's migration commit.

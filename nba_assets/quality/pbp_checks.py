@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from nba_assets.parsing_pbp import final_scores, team_counts
+from nba_assets.source.parsing_pbp import final_scores, team_counts
 
 #: What the blocking check compares; the synthetic league also matches COUNTED in full.
 CHECKED = ("pts",)

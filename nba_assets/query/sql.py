@@ -14,8 +14,8 @@ import re
 
 import pandas as pd
 
-from nba_assets import reader
 from nba_assets.io import delta
+from nba_assets.query import reader
 
 
 class SqlError(ValueError):

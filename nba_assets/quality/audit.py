@@ -2,7 +2,7 @@
 
 Dagster runs an asset's checks after its IO manager has written the output, so a failing
 check would come too late to keep bad rows from readers. Here the step itself yields the
-`audit` check's result (every rule of `nba_assets/checks.py`) first; only if all blocking
+`audit` check's result (every rule of `nba_assets/quality/checks.py`) first; only if all blocking
 rules pass does it yield the Output the IO manager publishes. Otherwise the rows go to
 `<warehouse>/_quarantine/<asset>/<days>/<run_id>/` and the step fails: the published files
 keep the previous good data, and nothing downstream runs.
@@ -22,16 +22,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from nba_assets.checks import (
-    CHECKS_BY_TABLE,
-    SCHEMA_CHECK,
-    AuditInput,
-    BoxScoreCheck,
-    Outcome,
-    audit_result,
-    audit_summary,
-    run_checks,
-)
 from nba_assets.io.delta import (
     SOURCE_SHA256,
     Commit,
@@ -43,11 +33,21 @@ from nba_assets.io.delta import (
 )
 from nba_assets.io.manager import PROVENANCE_ATTR, publish
 from nba_assets.io.storage import as_upath, write_atomic
-from nba_assets.parsing import ParseError
+from nba_assets.quality.checks import (
+    CHECKS_BY_TABLE,
+    SCHEMA_CHECK,
+    AuditInput,
+    BoxScoreCheck,
+    Outcome,
+    audit_result,
+    audit_summary,
+    run_checks,
+)
 from nba_assets.recovery import refuse_if_orphaned
 from nba_assets.schemas import SCHEDULE, TABLES, TableSpec
 from nba_assets.source.errors import SchemaDriftError
 from nba_assets.source.index import record_confirmed, record_published, record_rejected
+from nba_assets.source.parsing import ParseError
 
 QUARANTINE = "_quarantine"
 

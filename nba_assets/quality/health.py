@@ -29,9 +29,9 @@ from upath import UPath
 
 from nba_assets.io import checksums, delta
 from nba_assets.io.storage import as_upath
-from nba_assets.maintenance import retention_days, warehouse_tables
-from nba_assets.migrate import DAY_FILE, SEASON_FILE, find_old_layout, migration_commit
 from nba_assets.schemas import TABLES
+from nba_assets.warehouse.maintenance import retention_days, warehouse_tables
+from nba_assets.warehouse.migrate import DAY_FILE, SEASON_FILE, find_old_layout, migration_commit
 
 LOG_DIR = "_delta_log"
 #: Unreferenced files younger than this may be a commit in progress.

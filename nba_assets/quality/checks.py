@@ -2,7 +2,7 @@
 
 Each rule looks at one table (and, where it compares, the published rows of another) and
 returns the rows that break it. `audited` runs them inside the asset's step, before the IO
-manager publishes anything (see `nba_assets/audit.py`), because Dagster runs separate asset
+manager publishes anything (see `nba_assets/quality/audit.py`), because Dagster runs separate asset
 checks only after the output is already written.
 
 Every rule's result goes into one blocking check per table, `audit`, rather than one check per

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nba_assets.parsing import ParseError, to_table
 from nba_assets.schemas import PLAY_BY_PLAY
+from nba_assets.source.parsing import ParseError, to_table
 
 #: V3 camelCase field -> our column (the rest are plain snake_case conversions).
 V3_FIELDS = {
