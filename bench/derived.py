@@ -114,15 +114,10 @@ def phase_derive(warehouse: Path, seasons: list[str]) -> dict:
 
 def phase_tick(url: str, warehouse: Path, day: dt.date) -> dict:
     """One morning: the day's inputs land, then only the seasons the day maps to re-derive."""
-    from nba_assets.assets.boxscores import team_boxscores
-    from nba_assets.partitions import season_partition_mapping, season_partitions
+    from nba_assets.partitions import seasons_of_days
 
     inputs = phase_inputs(url, warehouse, day, day)
-    days = team_boxscores.partitions_def.empty_subset().with_partition_keys([day.isoformat()])
-    stale = season_partition_mapping.get_downstream_partitions_for_partitions(
-        days, team_boxscores.partitions_def, season_partitions
-    )
-    seasons = sorted(stale.get_partition_keys())
+    seasons = seasons_of_days([day.isoformat()])
     began = time.perf_counter()
     timings = _derive(warehouse, seasons, (day, day))
     return {

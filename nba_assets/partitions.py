@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -306,78 +307,7 @@ def season_days(season: str) -> list[str]:
 season_partitions = dg.StaticPartitionsDefinition(season_keys())
 
 
-class SeasonPartitionMapping(dg.PartitionMapping):
-    """Game dates to the season the calendar puts them in, and a season to its game dates.
-
-    No built-in mapping fits: seasons are irregular windows (2019-20 ran to 2020-10-11) that a
-    cron-based TimeWindowPartitionMapping cannot express, and StaticPartitionMapping needs static
-    partitions on both sides. Days not (yet) in the daily partitions, the future or days the
-    calendar excludes, are left out rather than reported as missing upstream partitions.
-    """
-
-    def validate_partition_mapping(
-        self,
-        upstream_partitions_def: dg.PartitionsDefinition,
-        downstream_partitions_def: dg.PartitionsDefinition | None,
-    ) -> None:
-        if not isinstance(upstream_partitions_def, dg.TimeWindowPartitionsDefinition):
-            raise dg.DagsterInvalidDefinitionError("SeasonPartitionMapping: upstream must be daily")
-        if not isinstance(downstream_partitions_def, dg.StaticPartitionsDefinition):
-            raise dg.DagsterInvalidDefinitionError(
-                "SeasonPartitionMapping: downstream must be seasons"
-            )
-
-    def get_upstream_mapped_partitions_result_for_partitions(
-        self,
-        downstream_partitions_subset,
-        downstream_partitions_def,
-        upstream_partitions_def,
-        current_time=None,
-        dynamic_partitions_store=None,
-    ):
-        from dagster._core.definitions.partitions.mapping.partition_mapping import (
-            UpstreamPartitionsResult,
-        )
-
-        seasons = (
-            downstream_partitions_subset.get_partition_keys()
-            if downstream_partitions_subset
-            else []
-        )
-        with dg.partition_loading_context(current_time, dynamic_partitions_store):
-            days = existing_days(
-                upstream_partitions_def, [d for s in seasons for d in season_days(s)]
-            )
-            return UpstreamPartitionsResult(
-                partitions_subset=upstream_partitions_def.empty_subset().with_partition_keys(days),
-                required_but_nonexistent_subset=upstream_partitions_def.empty_subset(),
-            )
-
-    def get_downstream_partitions_for_partitions(
-        self,
-        upstream_partitions_subset,
-        upstream_partitions_def,
-        downstream_partitions_def,
-        current_time=None,
-        dynamic_partitions_store=None,
-    ):
-        days = upstream_partitions_subset.get_partition_keys()
-        seasons = {season_of(dt.date.fromisoformat(day)) for day in days}
-        known = set(downstream_partitions_def.get_partition_keys())
-        return downstream_partitions_def.empty_subset().with_partition_keys(sorted(seasons & known))
-
-    @property
-    def description(self) -> str:
-        return "Each season depends on the game dates the season calendar gives it."
-
-
-def existing_days(partitions_def: dg.PartitionsDefinition, days: list[str]) -> list[str]:
-    """The `days` that are partitions now: not in the future, not excluded by the calendar."""
-    last = partitions_def.get_last_partition_key()
-    if last is None:
-        return []
-    return [day for day in days if day <= last and partitions_def.has_partition_key(day)]
-
-
-#: How a season partition reads its daily partitions (the daily assets are its upstream).
-season_partition_mapping = SeasonPartitionMapping()
+def seasons_of_days(days: Iterable[str]) -> list[str]:
+    """The season partitions some game-date keys fall in (the derived season tables to redo)."""
+    known = set(season_partitions.get_partition_keys())
+    return sorted({season_of(dt.date.fromisoformat(day)) for day in days} & known)

@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.executor.base import Executor
-from dagster._core.launcher import DefaultRunLauncher
+
+from nba_assets.dagster_private import executor_requirements
 
 _IN_FLIGHT = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 #: Run tag naming the machine whose process executed the run (written by the run itself).
@@ -50,11 +49,11 @@ def record_worker_host(instance: dg.DagsterInstance | None, run_id: str | None) 
 
 def local_launcher(instance: dg.DagsterInstance) -> bool:
     """True when runs of this instance are launched as processes on this machine."""
-    return isinstance(instance.run_launcher, DefaultRunLauncher)
+    return isinstance(instance.run_launcher, dg.DefaultRunLauncher)
 
 
 def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_START, limit=1)
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1)
     if not records.records:
         return None
     event = records.records[0].event_log_entry.dagster_event
@@ -150,12 +149,12 @@ def worker_gone(instance: dg.DagsterInstance, run_id: str) -> bool:
     return pid is not None and pid != os.getpid() and not process_alive(pid)
 
 
-class _Recovering(Executor):
+class _Recovering(dg.Executor):
     """An executor that, before any step claims a pool, records this host on the run and
     frees what dead local runs hold (in the run worker, so even a run killed before its
     first step started is recognised later)."""
 
-    def __init__(self, inner: Executor) -> None:
+    def __init__(self, inner: dg.Executor) -> None:
         self.inner = inner
 
     @property
@@ -185,7 +184,7 @@ class _Recovering(Executor):
 def _pool_wait(event: Any) -> str | None:
     """The pool a 'Step blocked by limit for pool' engine event names, else None."""
     message = getattr(event, "message", None) or ""
-    if event.event_type != DagsterEventType.ENGINE_EVENT or "blocked by limit for pool" not in (
+    if event.event_type != dg.DagsterEventType.ENGINE_EVENT or "blocked by limit for pool" not in (
         message
     ):
         return None
@@ -210,13 +209,13 @@ def refuse_if_orphaned(instance: dg.DagsterInstance, run_id: str, what: str) -> 
 def recovering(base: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
     """`base`, but each run first frees the pool slots of dead local runs."""
 
-    def create(init_context: Any) -> Executor:
+    def create(init_context: Any) -> dg.Executor:
         return _Recovering(base.executor_creation_fn(init_context))
 
     return dg.ExecutorDefinition(
         name=base.name,
         config_schema=base.config_schema,
         executor_creation_fn=create,
-        requirements=base._requirements_fn,  # no public accessor
+        requirements=executor_requirements(base),
         description=base.description,
     )

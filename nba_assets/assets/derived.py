@@ -17,7 +17,11 @@ import pandas as pd
 
 from nba_assets.derived import career, checks, lineups, season_stats, shots, splits
 from nba_assets.io import delta
-from nba_assets.partitions import game_date_partitions, season_of, season_partitions
+from nba_assets.partitions import (
+    game_date_partitions,
+    season_partitions,
+    seasons_of_days,
+)
 from nba_assets.schemas import (
     LINEUP_STINTS,
     PLAYER_BOXSCORES,
@@ -390,8 +394,7 @@ def _seasons_whose_days_changed(context: dg.MultiAssetSensorEvaluationContext):
     mapping, so the daemon's asset graph would never see a season's days change.
     """
     days = context.latest_materialization_records_by_partition_and_asset()
-    known = set(season_partitions.get_partition_keys())
-    seasons = sorted({season_of(dt.date.fromisoformat(day)) for day in days} & known)
+    seasons = seasons_of_days(days)
     context.advance_all_cursors()
     if not seasons:
         return dg.SkipReason("no box-score day materialized since the last tick")

@@ -9,14 +9,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-try:  # Dagster's private per-step metadata store: see add_partition_metadata
-    from dagster._core.execution.context.metadata_logging import (
-        AssetMetadataHandle,
-        OutputMetadataAccumulator,
-    )
-except ImportError:  # another Dagster: the public per-call path still works
-    AssetMetadataHandle = OutputMetadataAccumulator = None  # type: ignore[assignment,misc]
-
+from nba_assets.dagster_private import merge_partition_metadata
 from nba_assets.io.manager import PROVENANCE_ATTR, provenance_for_day
 from nba_assets.source.client import Fetched, NbaStatsClient
 
@@ -93,25 +86,17 @@ def add_partition_metadata(
     items = list(by_partition.items())
     if not items:
         return
-    step = getattr(context.op_execution_context, "_step_execution_context", None)
     first_key, first = items[0]
     context.add_asset_metadata(first, partition_key=first_key)
-    accumulator = getattr(step, "_metadata_accumulator", None)
-    if OutputMetadataAccumulator is None or not isinstance(accumulator, OutputMetadataAccumulator):
-        for key, metadata in items[1:]:
-            context.add_asset_metadata(metadata, partition_key=key)
-        return
     targeted = set(context.partition_keys)
     stray = [key for key, _ in items if key not in targeted]
     if stray:
         raise dg.DagsterInvariantViolationError(
             f"metadata for partitions {stray[:3]} that this run does not target"
         )
-    merged = dict(accumulator.per_output_metadata)
-    for key, metadata in items[1:]:
-        handle = AssetMetadataHandle(asset_key=context.asset_key, partition_key=key)
-        merged[handle] = {**merged.get(handle, {}), **metadata}
-    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+    if not merge_partition_metadata(context, items[1:]):
+        for key, metadata in items[1:]:
+            context.add_asset_metadata(metadata, partition_key=key)
 
 
 def run_summary(

@@ -18,7 +18,7 @@ from nba_assets.assets.derived import (
 )
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.derived import checks, season_stats
-from nba_assets.partitions import season_partition_mapping, season_partitions
+from nba_assets.partitions import season_partitions, seasons_of_days
 from nba_assets.schemas import TEAM_SEASON_STATS
 from nba_assets_tests.conftest import published, resources, table_version
 
@@ -104,14 +104,11 @@ def test_a_failing_rule_publishes_nothing(synthetic, box_warehouse, monkeypatch)
 
 
 def test_a_changed_day_makes_only_its_season_stale():
-    days = ["2024-11-02", "2025-04-13"]
-    upstream = season_partitions  # the mapping's downstream is the season partitions
-    mapped = season_partition_mapping.get_downstream_partitions_for_partitions(
-        team_boxscores.partitions_def.empty_subset().with_partition_keys(days),
-        team_boxscores.partitions_def,
-        upstream,
-    )
-    assert set(mapped.get_partition_keys()) == {"2024-25"}
+    """The calendar, not the year: 2020-10-11 (the bubble's finals) is 2019-20's, 2020-12-22
+    2020-21's; a day before the first season maps to none."""
+    assert seasons_of_days(["2024-11-02", "2025-04-13"]) == ["2024-25"]
+    assert seasons_of_days(["2020-10-11", "2020-12-22"]) == ["2019-20", "2020-21"]
+    assert seasons_of_days(["1990-01-01"]) == []
 
 
 def test_definitions_hold_the_derived_group():
