@@ -46,3 +46,9 @@ def merge_partition_metadata(
 def executor_requirements(base: dg.ExecutorDefinition) -> Any:
     """An executor definition's requirements function, to wrap it (no public accessor)."""
     return base._requirements_fn
+
+
+def step_key(context: dg.AssetExecutionContext) -> str:
+    """The running step's key, recorded on each commit (not a public property of the context:
+    `get_step_execution_context` is documented for framework authors only)."""
+    return context.op_execution_context.get_step_execution_context().step.key

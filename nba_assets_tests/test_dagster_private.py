@@ -3,7 +3,7 @@ that moves one fails here, by name, instead of a backfill getting slow or a run 
 
 import dagster as dg
 
-from nba_assets.dagster_private import executor_requirements, merge_partition_metadata
+from nba_assets.dagster_private import executor_requirements, merge_partition_metadata, step_key
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-11-01", end_date="2024-11-05")
 RANGE = {
@@ -19,6 +19,7 @@ def test_the_step_metadata_accumulator_takes_every_partition_at_once():
     def tagged(context: dg.AssetExecutionContext) -> None:
         items = [(key, {"day": key}) for key in context.partition_keys]
         used.append(merge_partition_metadata(context, items))
+        assert step_key(context) == "tagged"
 
     result = dg.materialize([tagged], tags=RANGE)
     assert result.success

@@ -23,6 +23,7 @@ import pandas as pd
 from nba_api.stats.endpoints import PlayByPlayV3
 
 from nba_assets.assets.provenance import add_partition_metadata
+from nba_assets.dagster_private import step_key
 from nba_assets.io.delta import SOURCE_SHA256, Commit, Selection, to_stored
 from nba_assets.io.staging import StagedRange, spill_dir
 from nba_assets.io.storage import as_upath
@@ -270,7 +271,7 @@ def _reject(
 
 def _commit_metadata(context: dg.AssetExecutionContext, records: list[dict]) -> dict[str, Any]:
     """What the commit records: run, step, and the sha256 of every response (the range is added)."""
-    step = context.op_execution_context.get_step_execution_context().step.key
+    step = step_key(context)
     return {
         "run_id": context.run_id,
         "step": step,

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from nba_assets.dagster_private import step_key
 from nba_assets.io.delta import (
     SOURCE_SHA256,
     Commit,
@@ -174,7 +175,7 @@ def audited(
         )
     refuse_if_orphaned(context.instance, context.run_id, f"{spec.name} {keys.start}...{keys.end}")
     before = published_days(warehouse, spec.name, start, end) if after_commit else None
-    run = {"run_id": context.run_id, "step": _step_key(context), "asset": spec.name}
+    run = {"run_id": context.run_id, "step": step_key(context), "asset": spec.name}
     commit = publish(warehouse, spec, frame, Selection.days(start, end), run)
     counts: dict[str, object] = {}
     if commit.unchanged:
@@ -195,10 +196,6 @@ def audited(
             counts = {k: v for k, v in facts.items() if isinstance(v, int)}
     context.log.info(_commit_line(spec, keys, commit))
     yield dg.MaterializeResult(metadata={**commit.as_metadata(), **counts})
-
-
-def _step_key(context: dg.AssetExecutionContext) -> str:
-    return context.op_execution_context.get_step_execution_context().step.key
 
 
 def _commit_line(spec: TableSpec, keys: dg.PartitionKeyRange, commit: Commit) -> str:
