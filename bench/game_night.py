@@ -41,7 +41,7 @@ from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.live import NbaLiveClient
 from nba_assets.source.replay import ReplayServer, SyntheticBackend
 from nba_assets.source.synthetic import SyntheticLeague, season_start
-from nba_assets.source.synthetic_live import timeline
+from nba_assets.source.synthetic.live import timeline
 
 EASTERN = ZoneInfo("US/Eastern")
 ASSETS = [

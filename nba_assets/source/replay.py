@@ -46,7 +46,7 @@ class SyntheticBackend:
 
     def set_clock(self, payload: Mapping[str, Any]) -> dict:
         """Game nights: the simulated now (and the stats log's lag behind a final)."""
-        from nba_assets.source.synthetic_live import parse_clock
+        from nba_assets.source.synthetic.live import parse_clock
 
         self.league.clock, self.league.game_log_lag = parse_clock(payload)
         return {

@@ -13,7 +13,7 @@ from nba_assets.assets.game_night import live_scoreboard
 from nba_assets.assets.game_night_sensor import FINAL_GAMES_TAG, build_game_night_sensor
 from nba_assets.assets.play_by_play import play_by_play
 from nba_assets.source.synthetic import SyntheticLeague
-from nba_assets.source.synthetic_live import timeline
+from nba_assets.source.synthetic.live import timeline
 from nba_assets_tests.conftest import published
 from nba_assets_tests.game_night.conftest import NIGHT, SEASON, at
 

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nba_assets.source.protocol import NotServed
+from nba_assets.source.synthetic.league import season_name
 
 if TYPE_CHECKING:
-    from nba_assets.source.synthetic import Game, SyntheticLeague
+    from nba_assets.source.synthetic.league import Game, League
 
 #: A box line's columns (see synthetic.Line).
 _PID, _FGM, _FGA, _FG3M, _FG3A, _FTM, _FTA, _OREB, _DREB = 0, 2, 3, 4, 5, 6, 7, 8, 9
@@ -34,7 +35,7 @@ _TURNOVERS += ("Offensive Foul Turnover", "Step Out of Bounds Turnover")
 _ORDINAL = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th"}
 
 
-def play_by_play_body(league: SyntheticLeague, params: Mapping[str, str]) -> dict:
+def play_by_play_body(league: League, params: Mapping[str, str]) -> dict:
     """The PlayByPlayV3 body for params['GameID']; NotServed for a game the league never played."""
     game_id = (params.get("GameID") or "").strip()
     game = find_game(league, game_id)
@@ -50,8 +51,7 @@ def play_by_play_body(league: SyntheticLeague, params: Mapping[str, str]) -> dic
     }
 
 
-def find_game(league: SyntheticLeague, game_id: str) -> Game:
-    from nba_assets.source.synthetic import season_name
+def find_game(league: League, game_id: str) -> Game:
 
     if len(game_id) != 10 or not game_id.isdigit():
         raise NotServed(f"GameID must be a 10-digit game id, got {game_id!r}")
@@ -68,7 +68,7 @@ def find_game(league: SyntheticLeague, game_id: str) -> Game:
 class _Side:
     """One team's box lines as pools of events still to be placed."""
 
-    def __init__(self, league: SyntheticLeague, game: Game, side: int) -> None:
+    def __init__(self, league: League, game: Game, side: int) -> None:
         team_index = (game.home, game.away)[side]
         self.team = league.teams[team_index]
         self.location = "h" if side == 0 else "v"
@@ -89,7 +89,7 @@ class _Side:
 class _GameScript:
     """Builds the possession groups of a game, then lays them out over the periods."""
 
-    def __init__(self, league: SyntheticLeague, game: Game, rng: random.Random) -> None:
+    def __init__(self, league: League, game: Game, rng: random.Random) -> None:
         self.game, self.rng = game, rng
         self.sides = (_Side(league, game, 0), _Side(league, game, 1))
         self.score = [0, 0]

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 
 from nba_assets.partitions import GAME_DATE_TIMEZONE, season_of, season_start_year
 from nba_assets.source.protocol import NotServed
+from nba_assets.source.synthetic.league import Game
 
-#: the synthetic league's `Game` and `SyntheticLeague` (not imported: synthetic imports this)
-Game = Any
+#: the synthetic league that answers requests (responses.py, which imports this module):
+#: its `schedule_team` gives a scoreboard side the schedule's own entry
 SyntheticLeague = Any
 
 EASTERN = ZoneInfo(GAME_DATE_TIMEZONE)
