@@ -114,11 +114,11 @@ def keep_current(
         archived = from_archive(
             nba.archive, ScheduleLeagueV2, required=_REQUIRED, **_params(season)
         )
-        if archived is not None and (
-            offline or _vouches(parse_schedule(archived.body, season), games, days, today)
-        ):
-            _publish_schedule(context, nba, season, archived)
-            continue
+        if archived is not None:
+            table = parse_schedule(archived.body, season)
+            if offline or _vouches(table, games, days, today):
+                _publish_schedule(context, nba, season, archived, table)
+                continue
         fetched, why = None, "the archive holds no answer and this run sends no request"
         if not offline:
             try:
@@ -131,7 +131,7 @@ def keep_current(
                 "falls back to the game log's own games"
             )
             continue
-        _publish_schedule(context, nba, season, fetched)
+        _publish_schedule(context, nba, season, fetched, parse_schedule(fetched.body, season))
 
 
 def _vouches(copy: pd.DataFrame, games: pd.DataFrame, days: set[dt.date], today: dt.date) -> bool:
@@ -149,10 +149,14 @@ def _params(season: str) -> dict[str, str]:
 
 
 def _publish_schedule(
-    context: dg.AssetExecutionContext, nba: NbaStatsClient, season: str, fetched: Fetched
+    context: dg.AssetExecutionContext,
+    nba: NbaStatsClient,
+    season: str,
+    fetched: Fetched,
+    table: pd.DataFrame,
 ) -> None:
-    """One commit of the season's schedule, and its materialization in the asset graph."""
-    table = parse_schedule(fetched.body, season)
+    """One commit of the season's schedule (`table`, parsed from `fetched`), and its
+    materialization in the asset graph."""
     records = [request_record(fetched)]
     run = {"run_id": context.run_id, "asset": "schedule", "for": context.asset_key.to_user_string()}
     commit = publish(
