@@ -7,9 +7,12 @@ before entering it was on the floor when it began, then whoever ended the last p
 not act, then (rarely) the box score's players by minutes. The inference is checked against
 each player's box-score minutes and, for the recorded game, against GameRotation.
 
-Possessions follow the ball: the team of each field-goal attempt, non-technical free throw,
-turnover and rebound has it; a possession ends when the next such event is the other team's,
-and at the end of a period.
+Possessions follow the ball: the team of each field-goal attempt, free throw, turnover and
+rebound has it. A possession ends when the next such event is the other team's, at the end of a
+period, and at a made basket (not an and-one), a made last free throw or a turnover: the next
+ball event starts a new one even for the same team, which is how the NBA counts a free throw
+for a foul away from the play after a basket, or a technical free throw while the ball is dead
+between possessions (during a possession a technical free throw changes nothing).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, conform
 REGULATION_PERIOD = 720
 OVERTIME_PERIOD = 300
 _SUB = re.compile(r"^SUB: (?P<incoming>.+?) FOR (?P<outgoing>.+)$")
-#: Events that say who has the ball (technical free throws do not).
+#: Events that say who has the ball (technical free throws only between possessions).
 _BALL_EVENTS = ("Made Shot", "Missed Shot", "Free Throw", "Turnover", "Rebound")
 
 
@@ -374,13 +377,22 @@ class Possession:
     points: int = 0
 
 
-def _ball_team(row: Event) -> int | None:
-    """The team an event shows with the ball, or None if the event says nothing about it."""
+def _ball_team(row: Event, dead: bool) -> int | None:
+    """The team an event shows with the ball, or None if the event says nothing about it.
+
+    A technical free throw says nothing during a possession (the ball goes back to the team
+    that had it), but while the ball is dead between two possessions (after a made basket, a
+    made last free throw or a turnover) its shooter's team has the ball, as the NBA counts.
+    """
     if row.action_type not in _BALL_EVENTS or row.team_id is None:
         return None
-    if row.action_type == "Free Throw" and "Technical" in (row.sub_type or ""):
+    if _is_technical(row) and not dead:
         return None
     return row.team_id
+
+
+def _is_technical(row: Event) -> bool:
+    return row.action_type == "Free Throw" and "Technical" in (row.sub_type or "")
 
 
 def _reason(row) -> str:
@@ -407,17 +419,16 @@ def game_possessions(
     for period, group in _periods(rows):
         current: Possession | None = None
         last_ball = None
+        ended = False
         for i, row in enumerate(group):
-            team = _ball_team(row)
+            team = _ball_team(row, ended)
             # a defensive rebound starts the rebounder's possession; any other event of the
-            # other team means the ball changed hands before it
-            if team is not None and (current is None or team != current.offense):
+            # other team means the ball changed hands before it; after a possession ended, the
+            # next ball event starts one even for the same team (free throws for a foul away
+            # from the play after its basket, a technical free throw between possessions)
+            if team is not None and (current is None or ended or team != current.offense):
                 if current is not None and last_ball is not None:
-                    current.end_action, current.end_clock = (
-                        last_ball.action_id,
-                        float(last_ball.clock),
-                    )
-                    current.end_reason = _reason(last_ball)
+                    _close(current, last_ball)
                     found.append(current)
                 current = Possession(period, team, row.action_id, float(row.clock))
             if current is not None:
@@ -426,32 +437,52 @@ def game_possessions(
                 if pts and scorer in latest:  # a technical free throw: the scorer's latest
                     latest[scorer].points += pts
             if team is not None:
-                last_ball = row
+                last_ball, ended = row, _ends_possession(group, i)
         if current is not None:
-            found += _period_end(current, last_ball, group[-1], home, away)
+            found += _period_end(current, last_ball if ended else None, group[-1], home, away)
         offset += len(group)
     return found
 
 
-def _gives_ball_away(row: Event) -> bool:
-    """A turnover, a made field goal or a made last free throw: the other team has the ball."""
-    if row.action_type in ("Turnover", "Made Shot"):
+def _close(possession: Possession, last_ball: Event) -> None:
+    possession.end_action, possession.end_clock = last_ball.action_id, float(last_ball.clock)
+    possession.end_reason = _reason(last_ball)
+
+
+def _ends_possession(group: Sequence[Event], i: int) -> bool:
+    """A turnover, a made field goal (but an and-one) or a made last free throw: the ball is
+    dead and the next ball event starts a new possession."""
+    row = group[i]
+    if row.action_type == "Turnover":
         return True
+    if row.action_type == "Made Shot":
+        return not _and_one(group, i)
     trip = re.match(r"Free Throw (\d) of (\d)", row.sub_type or "")
     made = not (row.description or "").startswith("MISS")
     return row.action_type == "Free Throw" and bool(trip) and trip[1] == trip[2] and made
 
 
+def _and_one(group: Sequence[Event], i: int) -> bool:
+    """The shooter's own free throw 1 of 1 at the basket's clock: the possession goes on to it.
+    A free throw for a foul away from the play (another player shoots) is a new possession."""
+    shot = group[i]
+    for row in group[i + 1 :]:
+        if row.clock != shot.clock:
+            return False
+        if row.sub_type == "Free Throw 1 of 1" and row.person_id == shot.person_id:
+            return True
+    return False
+
+
 def _period_end(
-    current: Possession, last_ball: Event | None, last: Event, home: int, away: int
+    current: Possession, gave_away: Event | None, last: Event, home: int, away: int
 ) -> list[Possession]:
     """The period's last possession, and the other team's if the ball changed hands with time
     left and nothing happened after (a turnover at 0:08: the other team held it to the end)."""
-    if last_ball is not None and _gives_ball_away(last_ball) and last_ball.clock > 0:
-        current.end_action, current.end_clock = last_ball.action_id, last_ball.clock
-        current.end_reason = _reason(last_ball)
+    if gave_away is not None and gave_away.clock > 0:
+        _close(current, gave_away)
         other = away if current.offense == home else home
-        held = Possession(current.period, other, last.action_id, last_ball.clock, last.action_id)
+        held = Possession(current.period, other, last.action_id, gave_away.clock, last.action_id)
         return [current, held]
     current.end_action, current.end_clock, current.end_reason = last.action_id, 0.0, "end of period"
     return [current]

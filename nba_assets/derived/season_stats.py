@@ -93,8 +93,7 @@ def four_factors_and_ratings(totals: pd.DataFrame) -> pd.DataFrame:
     against BoxScoreAdvancedV3 / BoxScoreFourFactorsV3.
     """
     t = totals
-    poss = possessions(t["fga"], t["fta"], t["oreb"], t["tov"])
-    opp_poss = possessions(t["opp_fga"], t["opp_fta"], t["opp_oreb"], t["opp_tov"])
+    poss, opp_poss = _team_possessions(t)
     off = 100 * _ratio(t["pts"], poss)
     deff = 100 * _ratio(t["opp_pts"], opp_poss)
     return t.assign(
@@ -113,6 +112,28 @@ def four_factors_and_ratings(totals: pd.DataFrame) -> pd.DataFrame:
         opp_tov_pct=_ratio(t["opp_tov"], opp_poss),
         opp_oreb_pct=_ratio(t["opp_oreb"], t["opp_oreb"] + t["dreb"]),
     )
+
+
+def _team_possessions(t: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Possessions counted from play-by-play where the rows carry them (`poss`, `opp_poss`, as
+    from `counted_possessions`: the NBA divides by its own count), else the box-score estimate
+    (team_boxscores alone: 0.8 and 2.0 above the NBA's count on the recorded game)."""
+    if {"poss", "opp_poss"} <= set(t.columns):
+        return t["poss"].astype("float64"), t["opp_poss"].astype("float64")
+    return (
+        possessions(t["fga"], t["fta"], t["oreb"], t["tov"]),
+        possessions(t["opp_fga"], t["opp_fta"], t["opp_oreb"], t["opp_tov"]),
+    )
+
+
+def counted_possessions(possession_rows: pd.DataFrame) -> pd.DataFrame:
+    """Per game and team, the possessions table's count: `poss` (on offense) and `opp_poss`
+    (on defense), to join to game lines before `four_factors_and_ratings`."""
+    offense = possession_rows.groupby(["game_id", "offense_team_id"]).size().rename("poss")
+    defense = possession_rows.groupby(["game_id", "defense_team_id"]).size().rename("opp_poss")
+    offense.index.names = defense.index.names = ["game_id", "team_id"]
+    both = pd.concat([offense, defense], axis=1).fillna(0).astype("int64")
+    return both.reset_index()
 
 
 def _last_names(lines: pd.DataFrame, key: list[str], names: list[str]) -> pd.DataFrame:

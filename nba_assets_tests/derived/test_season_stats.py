@@ -1,9 +1,13 @@
 """Season stats against the NBA's own season numbers (real recordings), by the tables' code."""
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
+from nba_assets.derived.lineups import lineups_and_possessions
 from nba_assets.derived.season_stats import (
+    counted_possessions,
     four_factors_and_ratings,
     game_minutes,
     player_season_stats,
@@ -11,9 +15,11 @@ from nba_assets.derived.season_stats import (
 )
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TEAM_SEASON_STATS
 from nba_assets.source.parsing import parse_boxscores, rows_frame
+from nba_assets.source.parsing_pbp import parse_play_by_play
 from nba_assets_tests.conftest import fixture_body
 
 ATLANTA = 1610612737
+GAME, DAY = "0022200552", dt.date(2023, 1, 2)
 #: Columns LeagueDashTeamStats and team_season_stats define alike (NBA name -> ours).
 TEAM_SAME = {
     "GP": "gp",
@@ -150,6 +156,38 @@ def test_real_game_four_factors_from_the_box_score():
         assert round(ours["opp_fta_rate"][i], 3) == nba["oppFreeThrowAttemptRate"]
     # the estimate FGA + 0.44 FTA - OREB + TOV against the NBA's counted possessions (108, 109)
     assert [round(p, 2) for p in ours["poss"]] == [108.8, 110.96]
+    assert [round(r, 1) for r in ours["off_rating"]] == [133.3, 120.8]  # NBA: 134.3, 122.9
+
+
+def test_real_game_ratings_and_pace_from_counted_possessions():
+    """Game 0022200552: possessions counted from the real play-by-play, joined to the box-score
+    lines, give BoxScoreAdvancedV3's possessions, pace and ratings (each a ratio of its count)."""
+    box = fixture_body("boxscoretraditionalv3-ac7cd2cc40.json")["boxScoreTraditional"]
+    advanced = fixture_body("boxscoreadvancedv3-ac7cd2cc40.json")["boxScoreAdvanced"]
+    events = parse_play_by_play(fixture_body("playbyplayv3-d416713a83.json"), GAME, DAY)
+    _, possession_rows, _ = lineups_and_possessions(events)
+    home, away = _v3_team_line(box["homeTeam"]), _v3_team_line(box["awayTeam"])
+    rows = pd.DataFrame(
+        [
+            {**home, **{f"opp_{k}": v for k, v in away.items()}},
+            {**away, **{f"opp_{k}": v for k, v in home.items()}},
+        ]
+    ).drop(columns="opp_team_id")
+    counted = counted_possessions(possession_rows).drop(columns="game_id")
+    ours = four_factors_and_ratings(rows.merge(counted, on="team_id", validate="1:1"))
+    for i, side in enumerate(("homeTeam", "awayTeam")):
+        nba = advanced[side]["statistics"]
+        assert (ours["poss"][i], ours["opp_poss"][i]) == (
+            nba["possessions"],
+            advanced["awayTeam" if i == 0 else "homeTeam"]["statistics"]["possessions"],
+        )
+        assert round(ours["pace"][i], 2) == nba["pace"] == 98.26  # 48 · (108 + 109) / 2 / 53
+        for ours_col, nba_col in (
+            ("off_rating", "offensiveRating"),
+            ("def_rating", "defensiveRating"),
+            ("net_rating", "netRating"),
+        ):
+            assert abs(ours[ours_col][i] - nba[nba_col]) < 0.06, ours_col  # NBA rounds to .1
 
 
 def test_the_cup_final_is_its_own_season_type():
