@@ -156,7 +156,8 @@ class Roster:
         key = plain_name(name)
         if (team, key) in self.by_name:
             return self.by_name[(team, key)]
-        matches = [p for full, p in self.full_names.get(team, []) if full.endswith(" " + key)]
+        names = self.full_names.get(team, [])
+        matches = [p for full, p in names if full == key or full.endswith(" " + key)]
         return matches[0] if len(matches) == 1 else None
 
 

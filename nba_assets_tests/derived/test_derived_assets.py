@@ -159,11 +159,9 @@ def test_shots_reconcile_with_the_box_scores(synthetic, box_warehouse):
     assert table["shot_made_flag"].sum() == box["fgm"].sum()
 
 
-def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_out(
-    synthetic, box_warehouse
-):
-    """The synthetic league does not track who is on the floor (any player acts any time): its
-    games' lineups cannot be inferred, so they are named and left out, never guessed."""
+def test_synthetic_games_have_their_lineups_and_possessions_that_add_up(synthetic, box_warehouse):
+    """The synthetic league plays rotations consistent with its box scores: every game's
+    lineups are inferred (no game left out) and every lineup check passes."""
     result = dg.materialize(
         [*BOX, play_by_play, lineups_and_possessions],
         selection=[lineups_and_possessions],
@@ -173,12 +171,14 @@ def test_possessions_of_synthetic_games_add_up_and_unknowable_lineups_are_left_o
     assert result.success and synthetic.requests_for() == []
     evaluations = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
     assert evaluations["possessions"].passed
-    stints = evaluations["lineup_stints"]
-    assert not stints.passed and stints.severity == dg.AssetCheckSeverity.WARN
+    assert evaluations["lineup_stints"].passed
     possessions = nba_assets.read("possessions", seasons="2024-25", warehouse=str(box_warehouse))
+    stints = nba_assets.read("lineup_stints", seasons="2024-25", warehouse=str(box_warehouse))
     box = published(box_warehouse, "team_boxscores", first=START, last=PBP_END)
     assert possessions["game_id"].nunique() == box["game_id"].nunique()
+    assert stints["game_id"].nunique() == box["game_id"].nunique()
     assert possessions["pts"].sum() == box["pts"].sum()
+    assert stints["home_pts"].sum() + stints["away_pts"].sum() == box["pts"].sum()
 
 
 @pytest.mark.slow  # the automation evaluates every daily partition since 1996 (~40-90 s)

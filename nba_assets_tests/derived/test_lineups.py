@@ -138,3 +138,15 @@ def test_tables_and_their_checks_on_the_real_game(events, box):
         checks.AuditInput(frame=possessions, spec=POSSESSIONS, start=DAY, end=DAY)
     )
     assert not failing.passed
+
+
+def test_a_substitution_naming_the_full_name_resolves_a_shared_last_name():
+    """Two teammates named Abbott: the text names the one entering in full ('SUB: Aaron Abbott
+    FOR ...'); the last name alone would be ambiguous."""
+    from nba_assets.derived.lineups import BoxLine, Roster
+
+    box = [BoxLine(1, 10, "Aaron Abbott", 20.0), BoxLine(1, 11, "Brandon Abbott", 12.0)]
+    roster = Roster.of_game([], box)
+    assert roster.resolve(1, "Aaron Abbott") == 10
+    assert roster.resolve(1, "Brandon Abbott") == 11
+    assert roster.resolve(1, "Abbott") is None
