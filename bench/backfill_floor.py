@@ -4,17 +4,24 @@ Loaded by `bench/backfill.py` with `dagster asset materialize -f`; the partition
 imported from the real assets' module, so the floor follows whatever main defines. With
 NBA_BENCH_FLOOR_CHECKS=1 each twin also declares the real asset's check specs and reports them
 passed: Dagster stores a planned row per check per partition, a cost of the checks, not of ours.
+With NBA_BENCH_EVERY_DAY=1 the twins take every calendar day as a partition (the definition
+before off-season days were excluded; `bench/partitions.py` compares the two).
 """
 
 import os
 
 import dagster as dg
 
-from nba_assets.partitions import game_date_partitions
+from nba_assets.partitions import build_game_date_partitions, game_date_partitions
 from nba_assets.quality.checks import check_specs
 from nba_assets.source.client import API_POOL
 
 WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"
+PARTITIONS = (
+    build_game_date_partitions(exclude_off_days=False)
+    if os.environ.get("NBA_BENCH_EVERY_DAY") == "1"
+    else game_date_partitions
+)
 
 
 def _noop(table: str) -> dg.AssetsDefinition:
@@ -23,7 +30,7 @@ def _noop(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        partitions_def=game_date_partitions,
+        partitions_def=PARTITIONS,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=API_POOL,
         check_specs=[dg.AssetCheckSpec(n, asset=key, blocking=True) for n in names],

@@ -37,6 +37,7 @@ run_monitoring:
 """
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 def ensure_instance_home() -> Path:
@@ -66,22 +67,23 @@ def run_demo(season: str, start: str, end: str) -> int:
     with dg.DagsterInstance.get() as instance:
         for run_id in release_dead_runs(instance):
             print(f"  released killed run {run_id} (marked failed, nba_api pool slot freed)")
-        reference = defs.resolve_job_def("reference_job").execute_in_process(
-            instance=instance,
-            run_config={**quiet, "ops": {"players": {"config": {"season": season}}}},
-            raise_on_error=False,
+        reference = _execute(
+            defs.resolve_job_def("reference_job"),
+            instance,
+            {**quiet, "ops": {"players": {"config": {"season": season}}}},
         )
         # the season schedule first: the box-score audit proves completeness against it
-        season_schedule = defs.resolve_job_def(
-            defs.resolve_schedule_def("daily_schedule_refresh").job_name
-        ).execute_in_process(
-            instance=instance, run_config=quiet, partition_key=season, raise_on_error=False
+        season_schedule = _execute(
+            defs.resolve_job_def(defs.resolve_schedule_def("daily_schedule_refresh").job_name),
+            instance,
+            quiet,
+            {PARTITION_TAG: season},
         )
-        boxscores = defs.resolve_job_def("boxscores_job").execute_in_process(
-            instance=instance,
-            run_config=quiet,
-            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
-            raise_on_error=False,
+        boxscores = _execute(
+            defs.resolve_job_def("boxscores_job"),
+            instance,
+            quiet,
+            {RANGE_START_TAG: start, RANGE_END_TAG: end},
         )
         results = [reference, season_schedule, boxscores]
         for result in results:
@@ -96,6 +98,22 @@ def run_demo(season: str, start: str, end: str) -> int:
         "next:      make ui   (dagster dev on http://127.0.0.1:3000 shows the graph and these materializations)"
     )
     return 0 if all(r.success for r in results) else 1
+
+
+def _execute(job, instance, run_config: dict, tags: dict[str, str] | None = None):
+    """One demo run in this process, recorded under the code location `dagster dev` / `dg dev`
+    load (workspace.yaml, pyproject's [tool.dg]), so Overview and the Timeline show it there."""
+    from nba_assets.dagster_private import execute_in_code_location
+    from nba_assets.definitions import CODE_LOCATION, DEFINITIONS_MODULE
+
+    return execute_in_code_location(
+        job,
+        instance,
+        location=CODE_LOCATION,
+        module=DEFINITIONS_MODULE,
+        run_config=run_config,
+        tags=tags or {},
+    )
 
 
 def _print_summary(result) -> None:

@@ -28,6 +28,10 @@ from nba_assets.source.client import NbaStatsClient
 from nba_assets.source.live import NbaLiveClient
 from nba_assets.warehouse.maintenance import table_maintenance_job, table_maintenance_sensor
 
+#: The code location `dagster dev`, `dg dev` and the webserver load this module as
+#: (workspace.yaml, pyproject's [tool.dagster] and [tool.dg]); the demo records its runs there.
+CODE_LOCATION, DEFINITIONS_MODULE = "nba_assets", "nba_assets.definitions"
+
 CORE_ASSETS = [teams, players, team_boxscores, player_boxscores]
 PLAY_BY_PLAY_ASSETS = [play_by_play]
 

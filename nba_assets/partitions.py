@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from nba_assets.dagster_private import ExcludedDaysPartitionsDefinition
+
 GAME_DATE_START = "1996-11-01"
 GAME_DATE_TIMEZONE = "US/Eastern"
 
@@ -196,21 +198,21 @@ def _exclusion_horizon(today: dt.date | None = None) -> dt.date:
 
 
 def build_game_date_partitions(
-    today: dt.date | None = None, *, exclude_off_days: bool = False
+    today: dt.date | None = None, *, exclude_off_days: bool = True
 ) -> dg.DailyPartitionsDefinition:
-    """Daily partitions; with `exclude_off_days`, days outside every window are no partitions.
+    """Daily partitions on the days some season type can hold games (`in_season`).
 
-    Off by default: dagster 1.13 hashes a partitions definition through its repr on every
-    cached call, and ~3,800 dated exclusions make that repr 200 KB, so each partition-key
-    lookup costs ~20 ms instead of ~0.15 ms (an instance status over 30 seasons took over
-    10 minutes). Cron exclusions are cheap but yearless and cannot keep the 2020 bubble's
-    August-October. Until then `in_season` / `excluded_days` say which days can hold games,
-    and the schedules and `nba-assets status` count only those.
+    Days outside every season-type window of the calendar (off-seasons, lockouts, the 2020
+    pause) are dated exclusions through the end of next season; later days are partitions
+    until a later build lists them. Dagster 1.13 makes thousands of dated exclusions slow (its
+    hash re-reads a 200 KB repr on every cached call), so the definition is
+    `ExcludedDaysPartitionsDefinition`, which Dagster sees as the same daily definition.
+    `exclude_off_days=False` gives every calendar day (the bench's before/after).
     """
     if not exclude_off_days:
         return dg.DailyPartitionsDefinition(start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE)
     days = excluded_days(_d(GAME_DATE_START), _exclusion_horizon(today))
-    return dg.DailyPartitionsDefinition(
+    return ExcludedDaysPartitionsDefinition(
         start_date=GAME_DATE_START,
         timezone=GAME_DATE_TIMEZONE,
         exclusions=[dt.datetime(d.year, d.month, d.day) for d in days],

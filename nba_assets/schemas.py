@@ -702,7 +702,8 @@ POSSESSIONS = TableSpec(
             "end_reason",
             "string",
             "made field goal, free throw, turnover, missed field goal or rebound (the ball "
-            "went to the other team after it), or end of period",
+            "went to the other team after it, or the same team started a new possession: free "
+            "throws for a foul away from the play after its own basket), or end of period",
             source=False,
         ),
     ),

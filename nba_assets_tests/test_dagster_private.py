@@ -35,3 +35,64 @@ def test_executor_definitions_still_carry_their_requirements_function():
     requirements = executor_requirements(dg.multiprocess_executor)
     assert callable(requirements), "dagster renamed ExecutorDefinition._requirements_fn"
     assert requirements({}) is not None
+
+
+def test_excluded_days_partitions_answer_as_dagster_s_own_definition():
+    """The fast definition and Dagster's own, given the same exclusions, agree on every key,
+    the first and last partitions and ranges (the overridden private iterator included)."""
+    import datetime as dt
+
+    from nba_assets.dagster_private import ExcludedDaysPartitionsDefinition
+    from nba_assets.partitions import GAME_DATE_START, GAME_DATE_TIMEZONE, excluded_days
+
+    days = excluded_days(dt.date(2018, 6, 1), dt.date(2021, 12, 31))
+    spec = {
+        "start_date": "2018-06-01",
+        "end_date": "2022-01-01",
+        "timezone": GAME_DATE_TIMEZONE,
+        "exclusions": [dt.datetime(d.year, d.month, d.day) for d in days],
+    }
+    assert hasattr(dg.TimeWindowPartitionsDefinition, "_build_exclusion_iterator_list"), (
+        "dagster renamed TimeWindowPartitionsDefinition._build_exclusion_iterator_list"
+    )
+    fast, own = ExcludedDaysPartitionsDefinition(**spec), dg.DailyPartitionsDefinition(**spec)
+    assert fast.get_partition_keys() == own.get_partition_keys()
+    assert len(fast.get_partition_keys()) < (dt.date(2022, 1, 1) - dt.date(2018, 6, 1)).days
+    assert repr(fast) == repr(own) and hash(fast) == hash(fast)
+    assert fast.get_serializable_unique_identifier() == own.get_serializable_unique_identifier()
+    probe = [dt.date(2018, 6, 1) + dt.timedelta(days=n) for n in range(0, 1310, 3)]
+    for day in probe:
+        key = day.isoformat()
+        assert fast.has_partition_key(key) == own.has_partition_key(key), key
+    assert fast.get_first_partition_window() == own.get_first_partition_window()
+    assert fast.get_last_partition_window() == own.get_last_partition_window()
+    span = dg.PartitionKeyRange("2019-06-01", "2020-12-31")
+    assert fast.get_partition_keys_in_range(span) == own.get_partition_keys_in_range(span)
+    assert fast.get_next_partition_key("2019-06-30") == own.get_next_partition_key("2019-06-30")
+    assert fast.get_prev_partition_window(
+        dt.datetime(2020, 12, 1)
+    ) == own.get_prev_partition_window(dt.datetime(2020, 12, 1))
+    assert GAME_DATE_START < "2018-06-01"
+
+
+def test_an_in_process_run_can_carry_its_code_location(tmp_path):
+    """The demo's runs: executed here, recorded as runs of a named code location."""
+    from nba_assets.dagster_private import execute_in_code_location
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    job = dg.Definitions(assets=[one], jobs=[dg.define_asset_job("one_job")]).resolve_job_def(
+        "one_job"
+    )
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = execute_in_code_location(
+            job, instance, location="here", module="somewhere", run_config={}, tags={"t": "1"}
+        )
+        assert result.success and len(result.get_asset_materialization_events()) == 1
+        run = instance.get_run_by_id(result.run_id)
+        origin = run.remote_job_origin
+        assert origin is not None, "dagster no longer records the origin we give the run"
+        assert origin.repository_origin.code_location_origin.location_name == "here"
+        assert (origin.job_name, run.tags["t"]) == ("one_job", "1")

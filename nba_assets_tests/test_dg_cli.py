@@ -62,3 +62,27 @@ def test_dg_launch_of_a_partition_range_lands_exact_recorded_rows(tmp_path):
     left, right = landed.set_index(key).sort_index(), week.set_index(key).sort_index()
     assert left.index.tolist() == right.index.tolist()
     assert left["pts"].astype("int64").tolist() == right["pts"].astype("int64").tolist()
+
+
+def test_every_loader_names_the_one_code_location():
+    """workspace.yaml (`dagster dev`), [tool.dagster] and [tool.dg] (`dg dev`) load the module
+    the demo records its runs under, by the same location name."""
+    import tomllib
+
+    import yaml
+
+    from nba_assets.definitions import CODE_LOCATION, DEFINITIONS_MODULE
+
+    [entry] = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    assert entry["python_module"] == {
+        "module_name": DEFINITIONS_MODULE,
+        "location_name": CODE_LOCATION,
+    }
+    tool = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+    assert (tool["dagster"]["module_name"], tool["dagster"]["code_location_name"]) == (
+        DEFINITIONS_MODULE,
+        CODE_LOCATION,
+    )
+    project = tool["dg"]["project"]
+    assert project["code_location_target_module"] == DEFINITIONS_MODULE
+    assert project["code_location_name"] == CODE_LOCATION

@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from nba_assets.partitions import game_date_partitions, season_span
 from nba_assets.source.replay import ReplayServer
 from nba_assets_tests.ui.dagster_ui import DagsterUI
 
@@ -18,13 +20,24 @@ from nba_assets_tests.ui.dagster_ui import DagsterUI
 RECORDED_START, RECORDED_END = "2025-10-21", "2025-12-15"
 
 
+#: The synthetic season the UI backfills whole (both box-score tables, one run).
+SYNTHETIC_SEASON = "2024-25"
+
+
 def days(start: str, end: str) -> list[str]:
     first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     return [str(first + dt.timedelta(n)) for n in range((last - first).days + 1)]
 
 
-def running_ui(root: Path, server: ReplayServer) -> Iterator[DagsterUI]:
-    ui = DagsterUI(root, {"NBA_STATS_BASE_URL": server.url})
+def season_keys(season: str) -> list[str]:
+    """The season's game-date partitions: its span less the days no game can be on."""
+    first, last = (day.isoformat() for day in season_span(season))
+    return game_date_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
+
+
+def running_ui(root: Path, server: ReplayServer | None) -> Iterator[DagsterUI]:
+    """A webserver and daemon over `root`; with `server`, the API is that replay server."""
+    ui = DagsterUI(root, {"NBA_STATS_BASE_URL": server.url} if server else {})
     try:
         yield ui.start()
     finally:
@@ -47,3 +60,21 @@ def recorded_backfill(recorded_ui: DagsterUI, recordings_server: ReplayServer) -
     )
     backfill = recorded_ui.wait_for_backfill(backfill_id)
     return {**backfill, "id": backfill_id, "requests": recordings_server.requests_for()}
+
+
+@pytest.fixture(scope="package")
+def synthetic_ui(
+    tmp_path_factory: pytest.TempPathFactory, synthetic_server: ReplayServer
+) -> Iterator[DagsterUI]:
+    yield from running_ui(tmp_path_factory.mktemp("synthetic_ui"), synthetic_server)
+
+
+@pytest.fixture(scope="package")
+def season_backfill(synthetic_ui: DagsterUI, synthetic_server: ReplayServer) -> dict:
+    """Both box-score tables over every partition of a synthetic season, as the UI launches it."""
+    synthetic_server.reset()
+    keys = season_keys(SYNTHETIC_SEASON)
+    backfill_id = synthetic_ui.launch_backfill(["team_boxscores", "player_boxscores"], keys)
+    backfill = synthetic_ui.wait_for_backfill(backfill_id)
+    requests = synthetic_server.requests_for()
+    return {**backfill, "id": backfill_id, "keys": keys, "requests": requests}

@@ -92,9 +92,10 @@ class DagsterUI:
         return self.root / "warehouse"
 
     def start(self) -> DagsterUI:
-        home = self.root / "home"
-        home.mkdir(parents=True)
-        (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
+        home = self.root / "home"  # may hold runs already (the demo's), then keeps its config
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
         env = {
             **clean_environ(),
             "DAGSTER_HOME": str(home),

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 
-from nba_assets.partitions import plan_game_log_requests
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES, plan_game_log_requests
 from nba_assets.source.replay import ReplayServer
 from nba_assets_tests.conftest import fixture_body, published
-from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days, running_ui
+from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, SYNTHETIC_SEASON
 from nba_assets_tests.ui.dagster_ui import DagsterUI
 
 pytestmark = pytest.mark.slow
-SYNTHETIC_START, SYNTHETIC_END = "2024-10-22", "2024-11-04"
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
@@ -64,35 +62,37 @@ def test_backfill_of_recorded_range_runs_once_and_lands_recorded_rows(
     assert_same_rows(table, recorded, ["game_id", "team_id"])
 
 
-@pytest.fixture(scope="module")
-def synthetic_ui(tmp_path_factory, synthetic_server: ReplayServer) -> Iterator[DagsterUI]:
-    yield from running_ui(tmp_path_factory.mktemp("synthetic_ui"), synthetic_server)
-
-
-def synthetic_log(server: ReplayServer, player_or_team: str) -> pd.DataFrame:
-    """The synthetic league's own game log for the range, asked directly (not over HTTP)."""
-    params = {"Season": "2024-25", "SeasonType": "Regular Season", "PlayerOrTeam": player_or_team}
-    entry = server.backend.league.respond("leaguegamelog", params)["resultSets"][0]
-    log = pd.DataFrame(entry["rowSet"], columns=entry["headers"])
+def synthetic_log(server: ReplayServer, player_or_team: str, first: str, last: str) -> pd.DataFrame:
+    """The synthetic league's own game logs for the range, asked directly (not over HTTP)."""
+    entries = []
+    for season_type in BOXSCORE_SEASON_TYPES:
+        params = {"Season": SYNTHETIC_SEASON, "SeasonType": season_type}
+        body = server.backend.league.respond(
+            "leaguegamelog", {**params, "PlayerOrTeam": player_or_team}
+        )
+        entry = body["resultSets"][0]
+        entries.append(pd.DataFrame(entry["rowSet"], columns=entry["headers"]))
+    log = pd.concat(entries, ignore_index=True)
     dates = pd.to_datetime(log["GAME_DATE"]).dt.strftime("%Y-%m-%d")
-    return log[(dates >= SYNTHETIC_START) & (dates <= SYNTHETIC_END)]
+    return log[(dates >= first) & (dates <= last)]
 
 
-def test_backfill_of_both_boxscore_assets_on_synthetic_league(synthetic_ui, synthetic_server):
-    synthetic_server.reset()
-    assets = ["team_boxscores", "player_boxscores"]
-    backfill_id = synthetic_ui.launch_backfill(assets, days(SYNTHETIC_START, SYNTHETIC_END))
-    backfill = synthetic_ui.wait_for_backfill(backfill_id)
-    assert_one_successful_run(backfill, SYNTHETIC_START, SYNTHETIC_END)
-    sides = sorted(
-        r["params"]["PlayerOrTeam"] for r in synthetic_server.requests_for("leaguegamelog")
-    )
-    per_table = planned_requests(SYNTHETIC_START, SYNTHETIC_END)
+def test_backfill_of_a_whole_synthetic_season_lands_every_game_in_one_run(
+    synthetic_ui, synthetic_server, season_backfill
+):
+    """Both box-score tables, every partition of a season (off-season days are none): one
+    run, one request per season type and table, every game of the season's logs landed."""
+    keys = season_backfill["keys"]
+    first, last = keys[0], keys[-1]
+    assert_one_successful_run(season_backfill, first, last)
+    logs = [r for r in season_backfill["requests"] if r["endpoint"] == "leaguegamelog"]
+    sides = sorted(r["params"]["PlayerOrTeam"] for r in logs)
+    per_table = planned_requests(first, last)
     assert sides == ["P"] * per_table + ["T"] * per_table  # one run, no request per day
     for asset, side, key in (
         ("team_boxscores", "T", ["game_id", "team_id"]),
         ("player_boxscores", "P", ["game_id", "player_id"]),
     ):
-        assert synthetic_ui.materialized_ranges(asset) == [(SYNTHETIC_START, SYNTHETIC_END)]
-        table = landed(synthetic_ui, asset, SYNTHETIC_START, SYNTHETIC_END)
-        assert_same_rows(table, synthetic_log(synthetic_server, side), key)
+        assert synthetic_ui.materialized_ranges(asset) == [(first, last)]
+        table = landed(synthetic_ui, asset, first, last)
+        assert_same_rows(table, synthetic_log(synthetic_server, side, first, last), key)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from nba_assets.partitions import game_date_partitions
 from nba_assets_tests.conftest import REPO
-from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days
-from nba_assets_tests.ui.dagster_ui import DagsterUI
+from nba_assets_tests.ui.conftest import RECORDED_END, RECORDED_START, days, running_ui
+from nba_assets_tests.ui.dagster_ui import BIN, DagsterUI, clean_environ
 
 pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 #: Screenshots a reviewer can open after the run (git-ignored).
 ARTIFACTS = REPO / "artifacts" / "ui"
 WAIT_SECONDS = 90
+DEMO_RUNS = """
+{ runsOrError { ... on Runs { results { runId jobName status
+  repositoryOrigin { repositoryLocationName repositoryName } } } } }
+"""
 
 
 def require_browser(chromium: Path = CHROMIUM, chromedriver: Path = CHROMEDRIVER) -> None:
@@ -134,3 +140,58 @@ def test_partitions_page_shows_the_backfilled_range(ui_browser, recorded_ui: Dag
     )
     # the day's own facts: the one request of the backfill's run, whose window covers the day
     assert f'"covers": [ "{RECORDED_START}", "{RECORDED_END}" ]' in " ".join(text.split())
+
+
+def test_a_backfilled_season_reads_fully_materialized(
+    browser, synthetic_ui: DagsterUI, season_backfill: dict
+):
+    """A season backfilled whole shows every one of its partitions materialized, and days no
+    game can be on are no partitions: the page counts only the calendar's game days."""
+    assert season_backfill["status"] == "COMPLETED_SUCCESS", season_backfill
+    season = season_backfill["keys"]
+    every_key = game_date_partitions.get_partition_keys()
+    calendar_days = days(every_key[0], every_key[-1])
+    assert "2025-07-15" not in every_key and len(every_key) < 0.8 * len(calendar_days)
+    browser.get(f"{synthetic_ui.url}/assets/team_boxscores?view=partitions")
+    wait_for(
+        browser,
+        [
+            f"{len(every_key):,} Partitions Selected",
+            f"Materialized ({len(season)})",
+            f"Missing ({len(every_key) - len(season)})",
+        ],
+        "season_partitions.png",
+    )
+    click(browser, "//label[starts-with(normalize-space(), 'Missing')]")  # materialized only
+    wait_for(browser, [season[-1]], "season_materialized.png")  # newest first
+
+
+@pytest.fixture(scope="module")
+def demo_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
+    """`nba-assets demo` run first, then the webserver and daemon over its instance."""
+    root = tmp_path_factory.mktemp("demo_ui")
+    env = {
+        **clean_environ(),
+        "DAGSTER_HOME": str(root / "home"),
+        "NBA_ASSETS_WAREHOUSE": str(root / "warehouse"),
+    }
+    done = subprocess.run(
+        [str(BIN / "nba-assets"), "demo"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield from running_ui(root, None)
+
+
+def test_the_demo_s_runs_show_under_their_code_location(browser, demo_ui: DagsterUI):
+    """The demo runs in process, yet its runs are the code location's runs: listed by
+    location on the Runs page and as rows of the Timeline, as launched ones are."""
+    runs = demo_ui.graphql(DEMO_RUNS)["runsOrError"]["results"]  # the daemon's sensors add some
+    from nba_assets.definitions import defs
+
+    schedule = defs.resolve_schedule_def("daily_schedule_refresh").job_name
+    demo = [r for r in runs if r["jobName"] in {"reference_job", "boxscores_job", schedule}]
+    assert len(demo) == 3 and all(r["status"] == "SUCCESS" for r in demo), runs
+    origins = {(r["repositoryOrigin"] or {}).get("repositoryLocationName") for r in runs}
+    assert origins == {"nba_assets"}, runs
+    browser.get(f"{demo_ui.url}/overview/activity/timeline")
+    wait_for(browser, ["Timeline", "nba_assets", "boxscores_job", "reference_job"], "timeline.png")
