@@ -103,6 +103,37 @@ class ExcludedDaysPartitionsDefinition(dg.DailyPartitionsDefinition):
     def get_serializable_unique_identifier(self, dynamic_partitions_store: Any = None) -> str:
         return self._identifier
 
+    def has_partition_key(self, partition_key: str) -> bool:
+        """Dagster's answer without its per-call walk to the first and last windows: a key
+        is a well-formed day from the start through the last partition, not excluded."""
+        if self._has_cron:
+            return super().has_partition_key(partition_key)
+        try:
+            day = dt.datetime.strptime(partition_key, self.fmt)
+        except ValueError:
+            return False
+        if day.strftime(self.fmt) != partition_key:
+            return False
+        start = day.replace(tzinfo=ZoneInfo(self.timezone)).timestamp()
+        if start in self._excluded_set or start < self.start_timestamp:
+            return False
+        last = self._last_partition_start()
+        return last is not None and start <= last
+
+    def _last_partition_start(self) -> float | None:
+        """The last partition's start, found once per calendar day of Dagster's current time
+        (a daily definition's last partition only changes at midnight)."""
+        now = self._get_current_timestamp()
+        today = dt.datetime.fromtimestamp(now, ZoneInfo(self.timezone)).date()
+        if today not in self._last_starts:
+            window = self.get_last_partition_window()
+            self._last_starts[today] = window.start.timestamp() if window else None
+        return self._last_starts[today]
+
+    @functools.cached_property
+    def _last_starts(self) -> dict[dt.date, float | None]:
+        return {}
+
     def is_window_start_excluded(self, window_start: dt.datetime) -> bool:
         start = window_start.replace(tzinfo=ZoneInfo(self.timezone)).timestamp()
         if self._has_cron:
