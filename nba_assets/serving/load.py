@@ -1,10 +1,13 @@
 """Replace a range of a served table from one committed warehouse version: DELETE, then COPY.
 
 One transaction per table and range: a reader on another connection sees the old rows or the
-new ones, never a mix or a gap (PostgreSQL's MVCC). Rows go from the Delta scan to COPY as
-CSV written by Arrow, a season and a batch at a time, so memory holds one batch of CSV and one
-season of Arrow rows whatever the range. The range's predicate is the warehouse's own
-(`delta.Selection.sql`), so both stores select exactly the same rows.
+new ones, never a mix or a gap (PostgreSQL's MVCC). Rows go from the Delta scan to one COPY in
+PostgreSQL's binary format (`binary.encode`, vectorized), a season and a batch at a time: a
+thread scans and encodes the next batches while the connection sends the current one, so the
+client's work overlaps the server's instead of alternating with it (two cores: one each).
+Memory holds a few encoded batches and about two seasons of Arrow rows whatever the range.
+The range's predicate is the warehouse's own (`delta.Selection.sql`), so both stores select
+exactly the same rows.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from deltalake import QueryBuilder
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
@@ -28,11 +32,13 @@ from nba_assets.io.delta import SEASON, Selection
 from nba_assets.partitions import season_of, season_start_year
 from nba_assets.query import reader
 from nba_assets.schemas import TABLES, TableSpec
+from nba_assets.serving import binary
 from nba_assets.serving.models import MODELS, SERVED, columns
 
-#: Rows per CSV chunk handed to COPY (about 10 MB of play-by-play text).
+#: Rows per encoded chunk handed to COPY (about 20 MB of play-by-play in binary format).
 BATCH_ROWS = 65_536
-_CSV = pacsv.WriteOptions(include_header=False, batch_size=BATCH_ROWS)
+#: Encoded chunks the scanning thread may hold ahead of the connection.
+PREFETCH = 2
 
 
 @dataclass(frozen=True)
@@ -110,10 +116,8 @@ def replace_range(
         )
         removed = _remove(connection, spec, selection, truncate)
         with _bulk(connection, spec, empty=truncate or _is_empty(connection, spec)) as freeze:
-            loaded = sum(
-                _copy(connection, spec, _rows(snapshot, spec, where), freeze)
-                for where in _chunks(spec, selection, seasons)
-            )
+            batches = _batches(snapshot, spec, _chunks(spec, selection, seasons))
+            loaded = _copy(connection, spec, batches, freeze)
     seconds = time.monotonic() - began
     with engine.connect() as connection:
         served = served_counts(connection, spec, seasons)
@@ -194,6 +198,15 @@ def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[bool
         connection.execute(CreateIndex(index))
 
 
+def _batches(
+    snapshot: reader.Snapshot, spec: TableSpec, predicates: Iterable[str | None]
+) -> Iterator[pa.RecordBatch]:
+    """The rows of each predicate in turn (one season in Arrow at a time), in COPY-sized
+    batches."""
+    for where in predicates:
+        yield from _rows(snapshot, spec, where).to_batches(BATCH_ROWS)
+
+
 def _rows(snapshot: reader.Snapshot, spec: TableSpec, where: str | None) -> pa.Table:
     """The served columns of the rows `where` selects; columns the version predates are nulls."""
     wanted = columns(spec)
@@ -206,44 +219,120 @@ def _rows(snapshot: reader.Snapshot, spec: TableSpec, where: str | None) -> pa.T
     return rows.select(wanted)
 
 
-def _copy(connection: Connection, spec: TableSpec, rows: pa.Table, freeze: bool = False) -> int:
-    """COPY the rows in as CSV (Arrow writes it: nulls unquoted-empty, empty strings quoted)."""
-    if not rows.num_rows:
-        return 0
-    names = ", ".join(_ident(c) for c in rows.column_names)
-    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+def _copy(
+    connection: Connection,
+    spec: TableSpec,
+    batches: Iterable[pa.RecordBatch],
+    freeze: bool = False,
+) -> int:
+    """COPY the batches in, binary format, encoded ahead by a thread; the rows copied."""
+    names = ", ".join(_ident(c) for c in columns(spec))
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
     sql = f"COPY {_ident(spec.name)} ({names}) FROM STDIN WITH ({options})"
+    counted = _Counted(batches)
+    stream = Prefetched(_encoded(counted), PREFETCH)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        cursor.copy_expert(sql, CsvStream(rows.to_batches(BATCH_ROWS)), size=1 << 23)
+        cursor.copy_expert(sql, stream, size=1 << 26)
+    except Exception:
+        if stream.error is not None:  # psycopg2 reports it as a cancelled COPY: say what broke
+            raise stream.error from None
+        raise
     finally:
+        stream.close()
         cursor.close()
-    return rows.num_rows
+    return counted.rows
 
 
-class CsvStream(io.RawIOBase):
-    """Record batches as one CSV byte stream, each batch written only when COPY reaches it."""
+class _Counted:
+    """Batches passed through, their rows counted (read once COPY has consumed them all)."""
 
     def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
-        self._batches = iter(batches)
-        self._chunk = memoryview(b"")
-        self._offset = 0
+        self._batches = batches
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._batches:
+            self.rows += batch.num_rows
+            yield batch
+
+
+def _encoded(batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
+    """The binary COPY stream: header, each batch's rows, trailer."""
+    yield binary.HEADER
+    for batch in batches:
+        if batch.num_rows:
+            yield bytes(binary.encode(batch))
+    yield binary.TRAILER
+
+
+class Prefetched(io.RawIOBase):
+    """A byte stream whose chunks a thread produces ahead of the reader, at most `depth`.
+
+    Why a thread: psycopg2 sends each chunk with the GIL released, and Arrow scans and encodes
+    without it, so the next chunk is made while PostgreSQL digests the last one. An error in
+    the producer is raised by `read` (COPY then fails and the transaction rolls back); `close`
+    stops the producer if the reader gave up early.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], depth: int) -> None:
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._chunk, self._offset, self._done = b"", 0, False
+        #: what the producer raised, once `read` has raised it
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._produce, args=(chunks,), name="serving-copy-encoder", daemon=True
+        )
+        self._thread.start()
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if self._offset >= len(self._chunk):
-            batch = next(self._batches, None)
-            if batch is None:
-                return b""
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(batch, sink, _CSV)
-            self._chunk, self._offset = memoryview(sink.getvalue()), 0
+        if self._offset >= len(self._chunk) and not self._next():
+            return b""
         end = len(self._chunk) if size < 0 else self._offset + size
         piece = self._chunk[self._offset : end]
         self._offset += len(piece)
-        return piece.tobytes()
+        return piece
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        super().close()
+
+    def _next(self) -> bool:
+        if self._done:
+            return False
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._done, self.error = True, item
+            raise item
+        if item is None:
+            self._done = True
+            return False
+        self._chunk, self._offset = item, 0
+        return True
+
+    def _produce(self, chunks: Iterator[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(chunk):
+                    return
+        except BaseException as exc:  # handed to the reader's thread, raised there
+            self._put(exc)
+            return
+        self._put(None)
+
+    def _put(self, item: bytes | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def warehouse_counts(

@@ -255,3 +255,28 @@ def test_rebuild_reloads_at_the_latest_at_a_version_and_as_of_a_time(
 def test_an_unknown_table_is_refused(engine, season_warehouse):
     with pytest.raises(ValueError, match="not served"):
         load.replace_range(engine, "shots", Selection(), warehouse=str(season_warehouse))
+
+
+def test_an_encoding_error_mid_copy_fails_the_load_and_leaves_the_rows(
+    engine, season_warehouse, monkeypatch
+):
+    load.replace_range(engine, "player_boxscores", SEASON_RANGE, warehouse=str(season_warehouse))
+    before = count(engine, "player_boxscores")
+    encode = load.binary.encode
+    calls = []
+
+    def encode_then_fail(batch):
+        calls.append(batch.num_rows)
+        if len(calls) > 1:  # after one batch is on its way to the server
+            raise RuntimeError("encoder broke")
+        return encode(batch)
+
+    monkeypatch.setattr(load, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(load.binary, "encode", encode_then_fail)
+    with pytest.raises(RuntimeError, match="encoder broke"):
+        load.replace_range(
+            engine, "player_boxscores", SEASON_RANGE, warehouse=str(season_warehouse)
+        )
+    assert count(engine, "player_boxscores") == before
+    with engine.connect() as connection:  # the pool's connection is usable after the abort
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
