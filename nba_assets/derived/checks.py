@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from nba_assets.derived.shots import reconcile
@@ -189,11 +190,14 @@ def shots_match_box_scores(player_box: pd.DataFrame) -> BoxScoreCheck:
 
 
 def five_a_side(frame: pd.DataFrame) -> Outcome:
-    """Every stint has five different players a side."""
+    """Every stint has five different players a side (sorted rows in numpy: pandas' row-wise
+    nunique took 8 s on a season's 45k synthetic stints)."""
     wrong = pd.Series(False, index=frame.index)
     for side in ("home", "away"):
         players = frame[[f"{side}_player_{n}" for n in range(1, 6)]]
-        wrong |= players.isna().any(axis=1) | (players.nunique(axis=1) != 5)
+        ids = np.sort(players.fillna(-1).to_numpy(dtype="int64"), axis=1)
+        repeated = (np.diff(ids, axis=1) == 0).any(axis=1)
+        wrong |= players.isna().any(axis=1) | pd.Series(repeated, index=frame.index)
     return _rows(frame, wrong, "{n} stints without five different players a side")
 
 

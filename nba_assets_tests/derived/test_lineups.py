@@ -150,3 +150,14 @@ def test_a_substitution_naming_the_full_name_resolves_a_shared_last_name():
     assert roster.resolve(1, "Aaron Abbott") == 10
     assert roster.resolve(1, "Brandon Abbott") == 11
     assert roster.resolve(1, "Abbott") is None
+
+
+def test_five_a_side_names_a_repeated_or_missing_player(events, box):
+    stints, _, _ = lineups_and_possessions(events, box)
+    repeated = stints.copy()
+    repeated.loc[3, "home_player_2"] = repeated.loc[3, "home_player_1"]
+    repeated["away_player_5"] = repeated["away_player_5"].astype("Int64")
+    repeated.loc[7, "away_player_5"] = pd.NA
+    outcome = checks.five_a_side(repeated)
+    assert not outcome.passed
+    assert sorted(outcome.bad.index) == [3, 7]
