@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import tempfile
 import time
 import uuid
@@ -136,22 +137,34 @@ def drop_database(name: str) -> None:
     admin.close()
 
 
+def client_cpu() -> float:
+    """This process's CPU seconds, every thread (the Delta scan, the encoder, psycopg2)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pass(label: str, engine, warehouse: str, selection: Selection, truncate: bool) -> None:
-    began, rows = time.monotonic(), 0
+    began, cpu, rows = time.monotonic(), client_cpu(), 0
     for table in TABLES:
         result = load.replace_range(
             engine, table, selection, warehouse=warehouse, truncate=truncate
         )
         assert not result.mismatched or selection.first_day is not None, result.mismatched
         rows += result.rows
+        copying = result.seconds - result.index_seconds
         print(
             f"  {label:<8} {table:<17} {result.rows:>11,} rows {result.seconds:8.2f} s "
-            f"{result.rows_per_second:>10,.0f} rows/s",
+            f"{result.rows_per_second:>10,.0f} rows/s; COPY {copying:.2f} s "
+            f"({result.rows / copying if copying else 0:,.0f} rows/s), "
+            f"key and indexes {result.index_seconds:.2f} s",
             flush=True,
         )
-    wall = time.monotonic() - began
+    wall, cpu = time.monotonic() - began, client_cpu() - cpu
     print(
-        f"  {label:<8} all{'':<15} {rows:>11,} rows {wall:8.2f} s {rows / wall:>10,.0f} rows/s (wall: snapshots, loads and count checks)"
+        f"  {label:<8} all{'':<15} {rows:>11,} rows {wall:8.2f} s {rows / wall:>10,.0f} rows/s "
+        f"(wall: snapshots, loads and count checks); client CPU {cpu:.1f} s, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
     )
 
 

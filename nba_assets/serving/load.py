@@ -54,6 +54,8 @@ class Load:
     #: rows per season (or {"all": n}) in the warehouse version and in PostgreSQL after commit
     warehouse_counts: dict[str, int] = field(default_factory=dict)
     served_counts: dict[str, int] = field(default_factory=dict)
+    #: of `seconds`, building the key and indexes after a COPY into an empty table
+    index_seconds: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -77,6 +79,7 @@ class Load:
             "rows_replaced": self.removed,
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows_per_second),
+            "index_seconds": round(self.index_seconds, 3),
         }
 
 
@@ -115,9 +118,10 @@ def replace_range(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"nba_assets.serving.load.{table}",)
         )
         removed = _remove(connection, spec, selection, truncate)
-        with _bulk(connection, spec, empty=truncate or _is_empty(connection, spec)) as freeze:
+        bulk = _Bulk(empty=truncate or _is_empty(connection, spec))
+        with _bulk(connection, spec, bulk):
             batches = _batches(snapshot, spec, _chunks(spec, selection, seasons))
-            loaded = _copy(connection, spec, batches, freeze)
+            loaded = _copy(connection, spec, batches, freeze=bulk.empty)
     seconds = time.monotonic() - began
     with engine.connect() as connection:
         served = served_counts(connection, spec, seasons)
@@ -130,6 +134,7 @@ def replace_range(
         seconds,
         warehouse_counts=warehouse_counts(snapshot, spec, seasons),
         served_counts=served,
+        index_seconds=bulk.index_seconds,
     )
 
 
@@ -172,16 +177,25 @@ def _is_empty(connection: Connection, spec: TableSpec) -> bool:
     return bool(connection.exec_driver_sql(sql).scalar_one())
 
 
+@dataclass
+class _Bulk:
+    """Whether the load goes into an empty table (the bulk path) and what its index builds
+    took."""
+
+    empty: bool
+    index_seconds: float = 0.0
+
+
 @contextmanager
-def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[bool]:
+def _bulk(connection: Connection, spec: TableSpec, bulk: _Bulk) -> Iterator[None]:
     """Into an empty table, COPY without the key and indexes, then build them once, sorted:
     several times faster than maintaining them row by row. Same transaction, so a reader
-    never sees the table without them (it waits on the lock this takes). Yields whether the
-    COPY may FREEZE its rows: the table is truncated in this transaction, as FREEZE requires
-    (it saves each row's later hint-bit write and vacuum; a snapshot older than the commit,
-    in another session, sees the new rows instead of none, as after any TRUNCATE)."""
-    if not empty:
-        yield False
+    never sees the table without them (it waits on the lock this takes). The COPY may then
+    FREEZE its rows: the table is truncated in this transaction, as FREEZE requires (it saves
+    each row's later hint-bit write and vacuum; a snapshot older than the commit, in another
+    session, sees the new rows instead of none, as after any TRUNCATE)."""
+    if not bulk.empty:
+        yield
         return
     table = MODELS[spec.name].__table__
     key = table.primary_key
@@ -192,10 +206,12 @@ def _bulk(connection: Connection, spec: TableSpec, empty: bool) -> Iterator[bool
     connection.exec_driver_sql(
         f"ALTER TABLE {_ident(spec.name)} DROP CONSTRAINT {_ident(key.name)}"
     )
-    yield True
+    yield
+    began = time.monotonic()
     connection.execute(AddConstraint(key))
     for index in table.indexes:
         connection.execute(CreateIndex(index))
+    bulk.index_seconds = time.monotonic() - began
 
 
 def _batches(
