@@ -44,6 +44,15 @@ def running_ui(root: Path, server: ReplayServer | None) -> Iterator[DagsterUI]:
         ui.stop()
 
 
+def backfilled(ui: DagsterUI, server: ReplayServer, assets: list[str], keys: list[str]) -> dict:
+    """A backfill launched as the UI launches it, once the daemon finished it, with the
+    requests the server saw."""
+    server.reset()
+    backfill_id = ui.launch_backfill(assets, keys)
+    backfill = ui.wait_for_backfill(backfill_id)
+    return {**backfill, "id": backfill_id, "requests": server.requests_for()}
+
+
 @pytest.fixture(scope="package")
 def recorded_ui(
     tmp_path_factory: pytest.TempPathFactory, recordings_server: ReplayServer
@@ -54,12 +63,8 @@ def recorded_ui(
 @pytest.fixture(scope="package")
 def recorded_backfill(recorded_ui: DagsterUI, recordings_server: ReplayServer) -> dict:
     """`team_boxscores` over every recorded game date, launched as the UI launches it."""
-    recordings_server.reset()
-    backfill_id = recorded_ui.launch_backfill(
-        ["team_boxscores"], days(RECORDED_START, RECORDED_END)
-    )
-    backfill = recorded_ui.wait_for_backfill(backfill_id)
-    return {**backfill, "id": backfill_id, "requests": recordings_server.requests_for()}
+    keys = days(RECORDED_START, RECORDED_END)
+    return backfilled(recorded_ui, recordings_server, ["team_boxscores"], keys)
 
 
 @pytest.fixture(scope="package")
@@ -72,9 +77,6 @@ def synthetic_ui(
 @pytest.fixture(scope="package")
 def season_backfill(synthetic_ui: DagsterUI, synthetic_server: ReplayServer) -> dict:
     """Both box-score tables over every partition of a synthetic season, as the UI launches it."""
-    synthetic_server.reset()
     keys = season_keys(SYNTHETIC_SEASON)
-    backfill_id = synthetic_ui.launch_backfill(["team_boxscores", "player_boxscores"], keys)
-    backfill = synthetic_ui.wait_for_backfill(backfill_id)
-    requests = synthetic_server.requests_for()
-    return {**backfill, "id": backfill_id, "keys": keys, "requests": requests}
+    assets = ["team_boxscores", "player_boxscores"]
+    return {**backfilled(synthetic_ui, synthetic_server, assets, keys), "keys": keys}
