@@ -9,7 +9,9 @@ Each pass is its own process (its peak RSS is its own), with the synthetic leagu
            (the inputs; not part of the measurement);
   derive   every derived table from scratch, 0 requests: the game-date tables (shots, lineup
            stints, possessions) one run per season of days, the season tables (stats,
-           splits) one run per season, then player_career_stats;
+           splits) one run per season, then player_career_stats; each run in a process of
+           its own, as Dagster runs one in production: its peak RSS and wall (after imports)
+           are reported per run, the pass's peak RSS is the largest;
   tick     the last day's box scores and play-by-play land (one morning's run), then the
            game-date tables for that day, the season partitions the day maps to, and the
            career table are re-derived.
@@ -59,34 +61,49 @@ def phase_inputs(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dic
     return {"ok": box.success and pbp.success, "wall": time.perf_counter() - began}
 
 
-def _derive(warehouse: Path, seasons: list[str], days: tuple[dt.date, dt.date] | None) -> dict:
-    """The season tables for `seasons`, the career table, and the game-date tables (shots,
-    lineups, possessions) for `days`, or for every day of `seasons` (one run per season)."""
+def phase_run(warehouse: Path, kind: str, key: str) -> dict:
+    """One derivation run, alone in this process as a Dagster run is in production: `days`
+    (key FIRST..LAST: the game-date tables), `season` (key: the season tables) or `career`."""
     import dagster as dg
 
     from nba_assets.assets.boxscores import player_boxscores, team_boxscores
     from nba_assets.assets.derived import DERIVED_ASSETS, DERIVED_BY_GAME_DATE, player_career_stats
     from nba_assets.assets.play_by_play import play_by_play
-    from nba_assets.partitions import season_span
 
     every = [team_boxscores, player_boxscores, play_by_play, *DERIVED_ASSETS]
     by_season = [a for a in DERIVED_ASSETS if a not in (player_career_stats, *DERIVED_BY_GAME_DATE)]
+    if kind == "days":
+        first, last = (dt.date.fromisoformat(d) for d in key.split(".."))
+        run = {"selection": DERIVED_BY_GAME_DATE, "tags": _tags(first, last)}
+    elif kind == "season":
+        run = {"selection": by_season, "partition_key": key}
+    else:
+        run = {"selection": [player_career_stats]}
+    began = time.perf_counter()
     resources = _resources(DEAD, warehouse)
-    timings: dict[str, float] = {}
+    if not dg.materialize(every, resources=resources, raise_on_error=False, **run).success:
+        raise SystemExit(f"derivation {kind} {key} failed")
+    return {"wall": time.perf_counter() - began, "peak_rss_mb": _peak_rss_mb()}
 
-    def timed(label: str, **run) -> None:
-        began = time.perf_counter()
-        if not dg.materialize(every, resources=resources, raise_on_error=False, **run).success:
-            raise SystemExit(f"derivation {label} failed")
-        timings[label] = round(time.perf_counter() - began, 1)
 
-    spans = [days] if days else [season_span(s) for s in seasons]
-    for first, last in spans:
-        timed(f"days {first}..{last}", selection=DERIVED_BY_GAME_DATE, tags=_tags(first, last))
-    for season in seasons:
-        timed(season, selection=by_season, partition_key=season)
-    timed("career", selection=[player_career_stats])
+def _derive(warehouse: Path, seasons: list[str], days: tuple[dt.date, dt.date] | None) -> dict:
+    """The game-date tables (shots, lineups, possessions) for `days`, or for every day of
+    `seasons` (one run per season), the season tables for `seasons`, then the career table:
+    each run in a process of its own. Per run: wall seconds and peak RSS (MB)."""
+    from nba_assets.partitions import season_span
+
+    spans = [days] if days else [season_span(season) for season in seasons]
+    runs = [("days", f"{first}..{last}") for first, last in spans]
+    runs += [("season", season) for season in seasons] + [("career", "career")]
+    timings: dict[str, dict] = {}
+    for kind, key in runs:
+        done = _child("run", "--warehouse", str(warehouse), "--kind", kind, "--key", key)
+        timings[key] = {"wall": round(done["wall"], 1), "peak_rss_mb": round(done["peak_rss_mb"])}
     return timings
+
+
+def _max_rss(timings: dict[str, dict]) -> float:
+    return max(run["peak_rss_mb"] for run in timings.values())
 
 
 def _rows(warehouse: Path) -> dict[str, int]:
@@ -106,7 +123,8 @@ def phase_derive(warehouse: Path, seasons: list[str]) -> dict:
     timings = _derive(warehouse, seasons, None)
     return {
         "wall": time.perf_counter() - began,
-        "peak_rss_mb": _peak_rss_mb(),
+        "runs_wall": round(sum(run["wall"] for run in timings.values()), 1),
+        "peak_rss_mb": _max_rss(timings),
         "per_season": timings,
         "rows": _rows(warehouse),
     }
@@ -124,7 +142,7 @@ def phase_tick(url: str, warehouse: Path, day: dt.date) -> dict:
         "inputs_wall": inputs["wall"],
         "seasons": seasons,
         "wall": time.perf_counter() - began,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": _max_rss(timings),
         "per_season": timings,
         "rows": _rows(warehouse),
     }
@@ -159,7 +177,9 @@ def run(seasons: str, warehouse: Path) -> None:
             print(f"build (inputs, not measured): {build['wall']:.0f}s", flush=True)
         full = _child("derive", "--warehouse", str(warehouse), "--seasons-list", ",".join(keys))
         print(
-            f"full derivation: {full['wall']:.1f}s wall, peak RSS {full['peak_rss_mb']:.0f} MB, "
+            f"full derivation: {full['wall']:.1f}s wall ({full['runs_wall']}s in the runs, "
+            f"process starts aside), peak RSS (max over runs) "
+            f"{full['peak_rss_mb']:.0f} MB, "
             f"per season {full['per_season']}; rows {full['rows']}",
             flush=True,
         )
@@ -168,7 +188,7 @@ def run(seasons: str, warehouse: Path) -> None:
         )
         print(
             f"daily tick ({end}): inputs {tick['inputs_wall']:.1f}s; re-derived {tick['seasons']} "
-            f"in {tick['wall']:.1f}s wall ({tick['per_season']}), peak RSS "
+            f"in {tick['wall']:.1f}s wall ({tick['per_season']}), peak RSS (max over runs) "
             f"{tick['peak_rss_mb']:.0f} MB; rows {tick['rows']}",
             flush=True,
         )
@@ -188,10 +208,14 @@ def main() -> None:
     parser.add_argument("--end")
     parser.add_argument("--day")
     parser.add_argument("--seasons-list")
+    parser.add_argument("--kind")
+    parser.add_argument("--key")
     args = parser.parse_args()
     if args.phase == "inputs":
         start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
         print(json.dumps(phase_inputs(args.url, args.warehouse, start, end)))
+    elif args.phase == "run":
+        print(json.dumps(phase_run(args.warehouse, args.kind, args.key)))
     elif args.phase == "derive":
         print(json.dumps(phase_derive(args.warehouse, args.seasons_list.split(","))))
     elif args.phase == "tick":

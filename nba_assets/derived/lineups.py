@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -28,7 +28,7 @@ import pandas as pd
 
 from nba_assets.derived.names import plain_name
 from nba_assets.derived.season_stats import with_season
-from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, conform
+from nba_assets.schemas import LINEUP_STINTS, POSSESSIONS, TableSpec, conform
 
 REGULATION_PERIOD = 720
 OVERTIME_PERIOD = 300
@@ -70,6 +70,10 @@ class Event(NamedTuple):
     description: str | None
     score_home: int | None
     score_away: int | None
+
+
+#: The play_by_play columns the lineups and possessions read (the step reads no others).
+EVENT_COLUMNS = (*Event._fields, "game_date")
 
 
 class BoxLine(NamedTuple):
@@ -606,12 +610,53 @@ def lineups_and_possessions(
     """play_by_play rows (and player_boxscores: names and minutes) to lineup_stints and
     possessions rows, and the games left out: lineups that could not be inferred or that the
     box-score minutes contradict are named, never published as a guess."""
+    return lineups_and_possessions_of_parts([events], player_box)
+
+
+def lineups_and_possessions_of_parts(
+    parts: Iterable[pd.DataFrame], player_box: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The same over events handed a few whole games at a time (every game's events in one
+    part): only one part's events are ever Python objects, so a season's run holds its typed
+    rows, not 600k `Event`s and their row dicts at once. The rows are as from one part."""
     boxes = box_lines(player_box)
+    stint_parts: list[pd.DataFrame] = []
+    possession_parts: list[pd.DataFrame] = []
+    failed: list[str] = []
+    for events in parts:
+        stints, possessions, left_out = _part(events, boxes)
+        stint_parts.append(stints)
+        possession_parts.append(possessions)
+        failed += left_out
+    failed.sort(key=lambda line: line.split(":", 1)[0])  # by game, as one part gives them
+    return (
+        joined(LINEUP_STINTS, stint_parts, ["game_id", "stint"]),
+        joined(POSSESSIONS, possession_parts, ["game_id", "possession"]),
+        failed,
+    )
+
+
+def joined(spec: TableSpec, parts: Sequence[pd.DataFrame], key: list[str]) -> pd.DataFrame:
+    """Conformed parts as one frame in `key` order, as if derived at once."""
+    rows = [part for part in parts if len(part)]
+    if not rows:
+        return parts[0] if parts else spec.empty()
+    if len(rows) == 1:
+        return rows[0]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame.sort_values(key, kind="stable", ignore_index=True)
+
+
+def _part(
+    events: pd.DataFrame, boxes: dict[str, list[BoxLine]]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Conformed stints and possessions of the games in `events`, and the games left out."""
     dates = events.drop_duplicates("game_id").set_index("game_id")["game_date"]
     with _no_cycle_collection():
         stint_rows, possession_rows, failed = _walk_games(event_records(events), boxes)
     stints_frame = pd.DataFrame(stint_rows, columns=[*LINEUP_STINTS.names])
     possessions_frame = pd.DataFrame(possession_rows, columns=[*POSSESSIONS.names])
+    del stint_rows, possession_rows
     for frame in (stints_frame, possessions_frame):
         frame["game_date"] = frame["game_id"].map(dates)
     stints_frame = _stint_possessions(

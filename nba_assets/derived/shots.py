@@ -9,6 +9,8 @@ distance with the NBA's bands.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from nba_assets.derived.lineups import in_stints
@@ -21,6 +23,12 @@ _BLOCK = r"^(?P<name>.+?) BLOCK \(\d+ BLK\)"
 #: The NBA's SHOT_ZONE_RANGE bands by distance in feet (upper bound exclusive).
 ZONE_RANGES = ((8, "Less Than 8 ft."), (16, "8-16 ft."), (24, "16-24 ft."))
 BACK_COURT_FEET = 47
+#: The play_by_play columns shots read (the step reads no others).
+EVENT_COLUMNS = (
+    *("game_id", "game_date", "action_id", "period", "clock", "team_id", "team_tricode"),
+    *("person_id", "player_name", "action_type", "sub_type", "description", "is_field_goal"),
+    *("shot_value", "shot_result", "shot_distance", "x_legacy", "y_legacy"),
+)
 
 
 def zone_range(distance: pd.Series, y_legacy: pd.Series) -> pd.Series:
@@ -63,9 +71,11 @@ def _blocks(events: pd.DataFrame, shots: pd.DataFrame) -> pd.Series:
         shots["shot_result"] == "Missed", ["game_id", "period", "clock", "action_id"]
     ]
     pairs = missed.reset_index().merge(blocks, on=["game_id", "period", "clock"])
-    # the block follows its shot: the nearest later BLOCK event, each used once
+    # the block follows its shot: the nearest later BLOCK event, each used once (in its game:
+    # action ids repeat across games)
     pairs = pairs[pairs["block_action"] > pairs["action_id"]]
-    pairs = pairs.sort_values(["block_action", "action_id"]).drop_duplicates("block_action")
+    block = ["game_id", "block_action"]
+    pairs = pairs.sort_values([*block, "action_id"]).drop_duplicates(block)
     pairs = pairs.sort_values(["index", "block_action"]).drop_duplicates("index")
     return pairs.set_index("index")["blocker"].reindex(shots.index)
 
@@ -96,6 +106,19 @@ def shots(events: pd.DataFrame, stints: pd.DataFrame | None = None) -> pd.DataFr
     )
     table = on_court(table.sort_values(["game_date", "game_id", "action_id"]), stints)
     return conform(SHOTS, table)
+
+
+def shots_of_parts(parts: Iterable[pd.DataFrame], stints: pd.DataFrame | None) -> pd.DataFrame:
+    """`shots` over events handed a few whole days at a time, in game-date order: a season's
+    run holds one part's events in pandas beside the compact rows found so far."""
+    found = []
+    for events in parts:
+        games = None if stints is None else stints[stints["game_id"].isin(events["game_id"])]
+        found.append(shots(events, games))
+    rows = [part for part in found if len(part)]
+    if len(rows) < 2:
+        return rows[0] if rows else SHOTS.empty()
+    return pd.concat(rows, ignore_index=True)
 
 
 def on_court(shot_rows: pd.DataFrame, stints: pd.DataFrame | None) -> pd.DataFrame:

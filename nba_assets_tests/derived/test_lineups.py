@@ -161,3 +161,19 @@ def test_five_a_side_names_a_repeated_or_missing_player(events, box):
     outcome = checks.five_a_side(repeated)
     assert not outcome.passed
     assert sorted(outcome.bad.index) == [3, 7]
+
+
+def test_games_handed_a_part_at_a_time_give_the_rows_of_one_call(events, box):
+    """The run's days a part at a time (a later day can hold a smaller game id: play-in games
+    after the playoffs' first): the rows, their order and the games left out are as at once."""
+    from nba_assets.derived.lineups import lineups_and_possessions_of_parts
+
+    later = events.assign(game_id="0022200551", game_date=DAY + dt.timedelta(days=1))
+    later_box = box.assign(game_id="0022200551")
+    players = pd.concat([box, later_box], ignore_index=True)
+    at_once = lineups_and_possessions(pd.concat([events, later], ignore_index=True), players)
+    parts = lineups_and_possessions_of_parts([events, later], players)
+    pd.testing.assert_frame_equal(parts[0], at_once[0])
+    pd.testing.assert_frame_equal(parts[1], at_once[1])
+    assert parts[2] == at_once[2]
+    assert parts[0]["game_id"].iloc[0] == "0022200551"

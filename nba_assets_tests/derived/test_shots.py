@@ -111,3 +111,17 @@ def test_every_shooter_is_on_the_floor_in_his_stint():
     slots = [f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)]
     elsewhere.loc[0, slots] = 0  # nobody the shooter knows
     assert len(checks.shooters_on_floor(elsewhere).bad) == 1
+
+
+def test_blocks_are_found_in_every_game_and_parts_give_the_same_rows():
+    """Action ids repeat across games: a second game with the same events keeps its blocks
+    (a run of many games once kept ~4% of a season's). Days handed a part at a time give
+    the rows of one call."""
+    from nba_assets.derived.shots import shots_of_parts
+
+    first = parse_play_by_play(fixture_body("playbyplayv3-d416713a83.json"), GAME, DAY)
+    second = first.assign(game_id="0022200553", game_date=DAY + dt.timedelta(days=1))
+    both = shots(pd.concat([first, second], ignore_index=True))
+    blocks = both.groupby("game_id")["block_player_id"].count()
+    assert blocks.tolist() == [real_player_box()["blk"].sum()] * 2
+    pd.testing.assert_frame_equal(shots_of_parts([first, second], None), both)

@@ -251,6 +251,23 @@ def test_in_order_sorts_shuffled_and_overlapping_batches():
     assert delta.in_order(sorted_already, ["day"]).column("day").to_pylist() == [1, 2, 3]
 
 
+def test_runs_out_of_order_are_put_in_order_without_a_copy():
+    """A season file rewritten from a parallel scan: sorted runs out of order. The ordered table
+    is slices of the read one (no copy), equal to a take; interleaved rows are taken."""
+    rows = pa.table({"day": list(range(4096)), "name": [f"n{i}" for i in range(4096)]})
+    runs = [rows.slice(2048, 2048), rows.slice(0, 1024), rows.slice(1024, 1024)]
+    shuffled = pa.concat_tables(runs).combine_chunks()
+    ordered = delta.in_order(shuffled, ["day"])
+    assert ordered.equals(rows)
+    shared = {b.buffers()[1].address for b in shuffled.column("day").chunks}
+    starts = {c.buffers()[1].address for c in ordered.column("day").chunks}
+    assert starts <= shared  # the slices' data buffers are the shuffled table's own
+    interleaved = pa.table({"day": [i // 2 if i % 2 else 4000 - i for i in range(4000)]})
+    assert delta.in_order(interleaved, ["day"]).column("day").to_pylist() == sorted(
+        interleaved.column("day").to_pylist()
+    )
+
+
 def test_views_read_back_as_plain_types_at_any_depth_and_sort():
     """delta-rs hands back string_view, also inside lists; Arrow's take has no kernel for it."""
     views = pa.table(
