@@ -498,7 +498,15 @@ PLAYER_SEASON_STATS = TableSpec(
     columns=(
         *_PLAYER_SEASON_HEAD,
         *_SEASON_KEY,
-        Column("gs", "int", "games started: null, the game logs do not say", source=False),
+        Column(
+            "gs",
+            "int",
+            "games started: the games the player was on the floor at tip-off (each game's first "
+            "stint in lineup_stints; the game logs carry no starter flag); null unless every "
+            "one of the player's games of the season type has lineup stints (its play-by-play "
+            "derived and its lineups inferred)",
+            source=False,
+        ),
         *_season_stat_columns(_PLAYER_MINUTES),
     ),
 )
@@ -525,7 +533,13 @@ PLAYER_CAREER_STATS = TableSpec(
         ),
         _SEASON_KEY[1],
         Column("seasons", "int", "seasons summed in the row (1 for a season row)", source=False),
-        Column("gs", "int", "games started: null, the game logs do not say", source=False),
+        Column(
+            "gs",
+            "int",
+            "games started (player_season_stats.gs); a career row's is their sum, null if any "
+            "season's is unknown",
+            source=False,
+        ),
         *_season_stat_columns(_PLAYER_MINUTES),
     ),
 )

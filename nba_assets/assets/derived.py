@@ -119,14 +119,18 @@ def _on_days(upstream: str) -> list[dg.AssetDep]:
     return [dg.AssetDep(upstream, partition_mapping=dg.AllPartitionMapping())]
 
 
-def _season_rows(context: dg.AssetExecutionContext, spec: TableSpec) -> pd.DataFrame:
-    """The published rows of the run's seasons of a daily table (one committed version)."""
+def _season_rows(
+    context: dg.AssetExecutionContext, spec: TableSpec, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The published rows of the run's seasons of a daily table (one committed version); none
+    (an empty frame) if the table was never materialized."""
     warehouse = context.resources.io_manager.warehouse
     selection = delta.Selection.of_seasons(context.partition_keys)
+    names = list(columns or spec.names)
     try:
-        return delta.to_frame(delta.read_rows(warehouse, spec, selection, spec.names))
+        return delta.to_frame(delta.read_rows(warehouse, spec, selection, names))
     except delta.TableMissingError:
-        return spec.empty()
+        return spec.empty()[names]
 
 
 def published_after_audit(
@@ -228,20 +232,24 @@ def team_season_stats(context: dg.AssetExecutionContext) -> Iterator:
 
 @dg.asset(
     description=PLAYER_SEASON_STATS.description,
-    deps=_on_days("player_boxscores"),
+    # lineup_stints: the starters (gs); a season whose play-by-play was never derived reads
+    # none and its gs stays null (nothing waits for it)
+    deps=[*_on_days("player_boxscores"), *_on_days(LINEUP_STINTS.name)],
     required_resource_keys={"io_manager"},
     check_specs=_specs(PLAYER_SEASON_STATS, _player_rules),
     metadata={"table": PLAYER_SEASON_STATS.name},
     **_COMMON,
 )
 def player_season_stats(context: dg.AssetExecutionContext) -> Iterator:
-    """Player totals, percentages and averages per season and season type."""
+    """Player totals, percentages and averages per season and season type, and games started
+    where the season's lineups are known."""
     player_boxscores = _season_rows(context, PLAYER_BOXSCORES)
+    stints = _season_rows(context, LINEUP_STINTS, season_stats.STARTER_COLUMNS)
     yield from _derive_seasons(
         context,
         PLAYER_SEASON_STATS,
         player_boxscores,
-        season_stats.player_season_stats,
+        lambda box: season_stats.player_season_stats(box, stints),
         _player_rules(player_boxscores),
     )
 
@@ -423,29 +431,46 @@ DERIVED_BY_GAME_DATE = [shots_asset, lineups_and_possessions]
 DERIVED_BY_SEASON = [team_season_stats, player_season_stats, team_splits]
 
 
+#: What the sensor watches: the box scores (every season table) and the lineups (the starters
+#: in player_season_stats.gs).
+_BOX_SCORE_KEYS = [dg.AssetKey("team_boxscores"), dg.AssetKey("player_boxscores")]
+_STINTS_KEY = dg.AssetKey(LINEUP_STINTS.name)
+
+
 def _seasons_whose_days_changed(context: dg.MultiAssetSensorEvaluationContext):
-    """Box-score days materialized since the last tick -> one run per season they fall in.
+    """Box-score days materialized since the last tick -> one run per season they fall in;
+    lineup_stints days -> player_season_stats of their seasons (whose box scores did not
+    change: those seasons re-derive every table anyway).
 
     A sensor, not an automation condition: Dagster does not serialize the custom day -> season
     mapping, so the daemon's asset graph would never see a season's days change.
     """
-    days = context.latest_materialization_records_by_partition_and_asset()
-    seasons = seasons_of_days(days)
+    records = context.latest_materialization_records_by_partition_and_asset()
+    box_days = [day for day, by in records.items() if set(by) & set(_BOX_SCORE_KEYS)]
+    seasons = seasons_of_days(box_days)
+    stint_days = [day for day, by in records.items() if _STINTS_KEY in by]
+    starters_only = [s for s in seasons_of_days(stint_days) if s not in seasons]
     context.advance_all_cursors()
-    if not seasons:
-        return dg.SkipReason("no box-score day materialized since the last tick")
-    return [dg.RunRequest(partition_key=season) for season in seasons]
+    if not seasons and not starters_only:
+        return dg.SkipReason("no box-score or lineup day materialized since the last tick")
+    return [dg.RunRequest(partition_key=season) for season in seasons] + [
+        dg.RunRequest(partition_key=season, asset_selection=[dg.AssetKey(PLAYER_SEASON_STATS.name)])
+        for season in starters_only
+    ]
 
 
 with warnings.catch_warnings():
     # "superseded by Declarative Automation", which cannot see this mapping (above)
     warnings.filterwarnings("ignore", message=r".*MultiAssetSensorDefinition.* is superseded")
     derived_seasons_sensor = dg.multi_asset_sensor(
-        monitored_assets=[dg.AssetKey("team_boxscores"), dg.AssetKey("player_boxscores")],
+        monitored_assets=[*_BOX_SCORE_KEYS, _STINTS_KEY],
         request_assets=dg.AssetSelection.assets(*DERIVED_BY_SEASON),
         name="derived_seasons_sensor",
         # every 5 minutes: a morning's box scores reach their seasons' tables within minutes
         minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Re-derives the season tables of every season whose box-score days changed.",
+        description=(
+            "Re-derives the season tables of every season whose box-score days changed, and "
+            "player_season_stats (games started) of every season whose lineup stints changed."
+        ),
     )(_seasons_whose_days_changed)

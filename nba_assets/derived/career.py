@@ -16,7 +16,10 @@ def career_totals(seasons: pd.DataFrame) -> pd.DataFrame:
     ordered = seasons.sort_values([*_KEY, "season"], kind="stable")
     grouped = ordered.groupby(_KEY, sort=True)
     totals = grouped[_SUMMED].sum(min_count=1)
-    totals["gs"] = grouped["gs"].sum(min_count=1)
+    # games started over a career only if known in every season (a partial sum would pass for
+    # the whole: a season before play-by-play was derived is unknown, not 0)
+    known = grouped["gs"].count() == grouped.size()
+    totals["gs"] = grouped["gs"].sum(min_count=1).where(known)
     totals["seasons"] = grouped.size()
     last = grouped[["player_name", "team_id", "team_abbreviation"]].last()
     # distinct teams over a career are not in the season rows (each keeps only a count)

@@ -153,8 +153,11 @@ def team_season_stats(team_box: pd.DataFrame) -> pd.DataFrame:
     return conform(TEAM_SEASON_STATS, table)
 
 
-def player_season_stats(player_box: pd.DataFrame) -> pd.DataFrame:
-    """player_boxscores rows (or a PlayerGameLog) to player_season_stats rows."""
+def player_season_stats(
+    player_box: pd.DataFrame, stints: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """player_boxscores rows (or a PlayerGameLog) to player_season_stats rows; `gs` from
+    lineup_stints rows of the same games where they are known (`games_started`)."""
     if player_box.empty:
         return PLAYER_SEASON_STATS.empty()
     lines = with_season(player_box)
@@ -162,4 +165,41 @@ def player_season_stats(player_box: pd.DataFrame) -> pd.DataFrame:
     names = _last_names(lines, PLAYER_KEY, ["player_name", "team_id", "team_abbreviation"])
     teams = lines.groupby(PLAYER_KEY, sort=True)["team_id"].nunique().rename("teams")
     table = rates(totals.merge(names, on=PLAYER_KEY).merge(teams.reset_index(), on=PLAYER_KEY))
-    return conform(PLAYER_SEASON_STATS, table.assign(gs=None))
+    table = table.merge(games_started(lines, stints), on=PLAYER_KEY, how="left")
+    return conform(PLAYER_SEASON_STATS, table)
+
+
+#: lineup_stints columns `games_started` reads: the first stint's ten are the starters.
+STARTER_COLUMNS = (
+    "game_id",
+    "stint",
+    *(f"{side}_player_{n}" for side in ("home", "away") for n in range(1, 6)),
+)
+
+
+def starters(stints: pd.DataFrame) -> pd.DataFrame:
+    """(game_id, player_id) of the ten on the floor at tip-off: each game's first stint.
+    The game logs carry no starter flag; where play-by-play was derived, the lineups do."""
+    first = stints[stints["stint"] == 1]
+    slots = [c for c in STARTER_COLUMNS if c not in ("game_id", "stint")]
+    ten = first.melt(id_vars="game_id", value_vars=slots, value_name="player_id")
+    return ten[["game_id", "player_id"]].astype({"player_id": "Int64"})
+
+
+def games_started(lines: pd.DataFrame, stints: pd.DataFrame | None) -> pd.DataFrame:
+    """`gs` per player, season and season type of game lines holding `season`: the games the
+    player started, known only if every one of those games has lineup stints (else null: a
+    game without play-by-play, or whose lineups were left out, could have been a start)."""
+    keys = lines[[*PLAYER_KEY, "game_id"]]
+    if stints is None or stints.empty:
+        unknown = keys.drop_duplicates(PLAYER_KEY)[PLAYER_KEY]
+        return unknown.assign(gs=pd.array([pd.NA] * len(unknown), dtype="Int64"))
+    started = starters(stints).astype({"player_id": keys["player_id"].dtype}).assign(started=1)
+    flags = keys.merge(started, on=["game_id", "player_id"], how="left")
+    flags = flags.assign(
+        started=flags["started"].fillna(0).astype("int64"),
+        known=flags["game_id"].isin(stints["game_id"]),
+    )
+    grouped = flags.groupby(PLAYER_KEY, sort=True, dropna=False)
+    gs = grouped["started"].sum().astype("Int64").where(grouped["known"].all())
+    return gs.rename("gs").reset_index()

@@ -68,6 +68,7 @@ def test_a_season_partition_is_derived_audited_and_readable(synthetic, box_wareh
     assert len(teams) == box["team_id"].nunique() and teams["gp"].sum() == len(box)
     player_box = published(box_warehouse, "player_boxscores", first=START, last=END)
     assert players["pts"].sum() == player_box["pts"].sum() == teams["pts"].sum()
+    assert players["gs"].isna().all()  # no lineup stints were ever derived: starters unknown
     [check] = result.get_asset_check_evaluations()[:1]
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert check.check_name == checks.AUDIT_CHECK
@@ -218,3 +219,39 @@ def test_one_mornings_box_scores_ask_for_exactly_their_season_and_days(synthetic
             cursor=context.cursor,
         )
         assert isinstance(derived_seasons_sensor(again), dg.SkipReason)
+
+
+def test_new_lineups_re_derive_their_seasons_player_stats(synthetic, box_warehouse):
+    """lineup_stints days -> player_season_stats of their season (the starters); a player with
+    games beyond the derived days has no stints for them, so his gs stays unknown."""
+    defs = dg.Definitions(
+        assets=[*BOX, play_by_play, *DERIVED, lineups_and_possessions],
+        sensors=[derived_seasons_sensor],
+        resources=resources(synthetic, box_warehouse),
+    )
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [*BOX, play_by_play, lineups_and_possessions],
+            selection=[lineups_and_possessions],
+            tags=PBP_DAYS,
+            resources=resources(synthetic, box_warehouse),
+            instance=instance,
+        ).success
+        context = dg.build_multi_asset_sensor_context(
+            monitored_assets=[*(a.key for a in BOX), dg.AssetKey("lineup_stints")],
+            instance=instance,
+            definitions=defs,
+        )
+        [request] = derived_seasons_sensor(context)
+    assert request.partition_key == "2024-25"
+    assert request.asset_selection == [player_season_stats.key]
+    assert _derive(synthetic, box_warehouse).success
+    players = nba_assets.read(
+        "player_season_stats", seasons="2024-25", warehouse=str(box_warehouse)
+    )
+    box = published(box_warehouse, "player_boxscores", first=START, last=END)
+    last_game = box.groupby("player_id")["game_date"].max().astype(str)
+    only_derived_days = set(last_game[last_game <= PBP_END].index)
+    known = players[players["gs"].notna()]
+    assert set(known["player_id"]) == only_derived_days != set()
+    assert (known["gs"] <= known["gp"]).all() and players["gs"].isna().sum() > 100

@@ -177,3 +177,21 @@ def test_games_handed_a_part_at_a_time_give_the_rows_of_one_call(events, box):
     pd.testing.assert_frame_equal(parts[1], at_once[1])
     assert parts[2] == at_once[2]
     assert parts[0]["game_id"].iloc[0] == "0022200551"
+
+
+def test_the_first_stints_ten_are_the_box_scores_starters(events, box):
+    """BoxScoreTraditionalV3 gives a starter a position (F, C, G) and a reserve none: the ten
+    of the game's first stint, as `season_stats.starters` reads them, are its starters."""
+    from nba_assets.derived.season_stats import starters
+
+    body = fixture_body("boxscoretraditionalv3-ac7cd2cc40.json")["boxScoreTraditional"]
+    listed = {
+        player["personId"]
+        for side in ("homeTeam", "awayTeam")
+        for player in body[side]["players"]
+        if player["position"]
+    }
+    stints, _, _ = lineups_and_possessions(events, box)
+    found = starters(stints)
+    assert len(listed) == 10
+    assert set(found["player_id"]) == listed and set(found["game_id"]) == {GAME}

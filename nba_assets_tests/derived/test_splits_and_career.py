@@ -67,3 +67,15 @@ def test_career_table_from_a_real_game_log():
     assert list(table.columns) == PLAYER_CAREER_STATS.names
     assert table["season_id"].tolist() == ["2025-26", "career"]
     assert table["pts"].tolist() == [1527, 1527] and table["seasons"].tolist() == [1, 1]
+
+
+def test_career_games_started_are_unknown_if_one_seasons_are():
+    """A season whose lineups were never derived has gs null: the career's is null, not the sum
+    of the known seasons (which would pass for the whole career)."""
+    body = fixture_body("playercareerstats-9d81b1e8da.json")
+    seasons = _nba_season_rows(body, "SeasonTotalsRegularSeason", "Regular Season")
+    known = career_totals(seasons)["gs"].iloc[0]
+    assert known == seasons["gs"].sum() > 0
+    partly = seasons.astype({"gs": "Int64"})
+    partly.loc[partly.index[0], "gs"] = pd.NA
+    assert pd.isna(career_totals(partly)["gs"].iloc[0])

@@ -9,7 +9,7 @@ really played."""
 import pandas as pd
 import pytest
 
-from nba_assets.derived import lineups
+from nba_assets.derived import lineups, season_stats
 from nba_assets.partitions import BOXSCORE_SEASON_TYPES
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES
 from nba_assets.source.parsing import parse_boxscores
@@ -154,3 +154,33 @@ def _silent_breaks(events: pd.DataFrame, stints: pd.DataFrame) -> list[tuple[str
                 if changed and (game, after.period, team, full) not in named:
                     silent.append((game, after.period, side))
     return silent
+
+
+@pytest.mark.slow
+def test_games_started_are_the_starters_the_league_played(league, season):
+    """gs from the season's stints: per player and season type, the games in which the league
+    had him on the floor at tip-off (the five highest-minute players of each side); without
+    stints gs is unknown (null), and one game without stints makes its players' gs unknown."""
+    players = season["players"]
+    true_starters = [
+        (game, player)
+        for game in players["game_id"].unique()
+        for player, spans in true_rotation(league, game).items()
+        if spans[0][0] == 0
+    ]
+    assert len(true_starters) == 10 * players["game_id"].nunique()
+    started = pd.DataFrame(true_starters, columns=["game_id", "player_id"])
+    lines = players.merge(started.assign(started=1), on=["game_id", "player_id"], how="left")
+    expected = lines.groupby(["player_id", "season_type"])["started"].sum().astype(int)
+    table = season_stats.player_season_stats(players, season["stints"])
+    found = table.set_index(["player_id", "season_type"])["gs"]
+    assert found.notna().all() and found.sum() == len(true_starters)
+    assert found.astype(int).sort_index().equals(expected.sort_index())
+    assert season_stats.player_season_stats(players)["gs"].isna().all()
+    game = season["stints"]["game_id"].iloc[0]
+    partly = season_stats.player_season_stats(
+        players, season["stints"][season["stints"]["game_id"] != game]
+    )
+    unknown = partly.loc[partly["gs"].isna(), "player_id"]
+    in_game = players.loc[players["game_id"] == game, ["player_id", "season_type"]]
+    assert set(unknown) == set(in_game["player_id"])
