@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -37,8 +36,12 @@ from play_by_play import Server, _game_days, _resources, _season_range, _tags
 DEAD = "http://127.0.0.1:9/stats"  # nothing listens: a derived asset that asked would fail
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _own_peak_rss_mb() -> float:
+    """This process's own high-water RSS (VmHWM): ru_maxrss keeps the parent's peak across
+    fork and exec, so a run started by a 570 MB parent would report at least 570 MB."""
+    status = Path("/proc/self/status").read_text()
+    [line] = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(line.split()[1]) / 1024
 
 
 def phase_inputs(url: str, warehouse: Path, start: dt.date, end: dt.date) -> dict:
@@ -83,7 +86,7 @@ def phase_run(warehouse: Path, kind: str, key: str) -> dict:
     resources = _resources(DEAD, warehouse)
     if not dg.materialize(every, resources=resources, raise_on_error=False, **run).success:
         raise SystemExit(f"derivation {kind} {key} failed")
-    return {"wall": time.perf_counter() - began, "peak_rss_mb": _peak_rss_mb()}
+    return {"wall": time.perf_counter() - began, "peak_rss_mb": _own_peak_rss_mb()}
 
 
 def _derive(warehouse: Path, seasons: list[str], days: tuple[dt.date, dt.date] | None) -> dict:
