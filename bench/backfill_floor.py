@@ -4,8 +4,9 @@ Loaded by `bench/backfill.py` with `dagster asset materialize -f`; the partition
 imported from the real assets' module, so the floor follows whatever main defines. With
 NBA_BENCH_FLOOR_CHECKS=1 each twin also declares the real asset's check specs and reports them
 passed: Dagster stores a planned row per check per partition, a cost of the checks, not of ours.
-With NBA_BENCH_EVERY_DAY=1 the twins take every calendar day as a partition (the definition
-before off-season days were excluded; `bench/partitions.py` compares the two).
+NBA_BENCH_PARTITIONS=every-day or =game-days picks every calendar day or only the days a game
+can be on as the twins' partitions instead of main's definition (`bench/partitions.py`
+compares the two).
 """
 
 import os
@@ -17,11 +18,10 @@ from nba_assets.quality.checks import check_specs
 from nba_assets.source.client import API_POOL
 
 WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"
-PARTITIONS = (
-    build_game_date_partitions(exclude_off_days=False)
-    if os.environ.get("NBA_BENCH_EVERY_DAY") == "1"
-    else game_date_partitions
-)
+PARTITIONS = {
+    "every-day": build_game_date_partitions(exclude_off_days=False),
+    "game-days": build_game_date_partitions(exclude_off_days=True),
+}.get(os.environ.get("NBA_BENCH_PARTITIONS", ""), game_date_partitions)
 
 
 def _noop(table: str) -> dg.AssetsDefinition:

@@ -1,13 +1,15 @@
 """Game-date partitions with and without the off-season days: lookup costs and Dagster's floor.
 
-Prints, for every calendar day as a partition (before), Dagster's own `DailyPartitionsDefinition`
+Prints, for every calendar day as a partition (the default), Dagster's own `DailyPartitionsDefinition`
 with the off days as dated exclusions, and the definition the assets use
 (`ExcludedDaysPartitionsDefinition`, the same exclusions): the key count, `has_partition_key`
 (mean over a spread of keys), `get_partition_keys` and a 25-season range. With `--floor`, also
 times Dagster's no-op floor (`bench/backfill_floor.py`, both box-score twins, one ranged run,
-SQLite) over the same 25 seasons with every day a partition and with game days only.
+SQLite) over the same 25 seasons with every day a partition and with game days only. With
+`--instance`, the bytes one season's floor run with the real check specs writes to the
+instance, both ways (Dagster stores the partitions definition in every check row).
 
-    .venv/bin/python bench/partitions.py [--floor] [--first 2000-10-01 --last 2025-06-30]
+    .venv/bin/python bench/partitions.py [--floor] [--instance] [--first A --last B]
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ def definitions() -> dict[str, dg.PartitionsDefinition]:
         start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE, exclusions=off.exclusions
     )
     return {
-        "every day (before)": build_game_date_partitions(exclude_off_days=False),
+        "every day (the default)": build_game_date_partitions(exclude_off_days=False),
         "dated exclusions, Dagster's class": own,
-        "game days (ExcludedDaysPartitionsDefinition)": off,
+        "game days (exclude_off_days=True)": off,
     }
 
 
@@ -73,23 +75,38 @@ def lookups(first: str, last: str) -> None:
     print(f"\n{len(days):,} days through today can hold no game (no partitions).")
 
 
-def floor_wall(every_day: bool, first: str, last: str) -> tuple[float, int]:
-    """One no-op ranged run of both twins in a fresh SQLite instance: wall seconds, keys."""
+def floor_run(
+    every_day: bool, first: str, last: str, checks: bool = False
+) -> tuple[float, int, int]:
+    """One no-op ranged run of both twins in a fresh SQLite instance: wall seconds, keys and
+    the bytes the instance holds after it."""
     home = Path(tempfile.mkdtemp(prefix="partitions-floor-"))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_BENCH_EVERY_DAY": "1" if every_day else ""}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_BENCH_PARTITIONS": "every-day" if every_day else "game-days",
+        "NBA_BENCH_FLOOR_CHECKS": "1" if checks else "",
+    }
     command = [DAGSTER, "asset", "materialize", "-f", str(BENCH / "backfill_floor.py")]
     command += ["--select", FLOOR, "--partition-range", f"{first}...{last}"]
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
     shutil.rmtree(home, ignore_errors=True)
-    partitions = definitions()["every day (before)" if every_day else next(reversed(definitions()))]
-    return wall, len(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
+    partitions = definitions()[
+        "every day (the default)" if every_day else next(reversed(definitions()))
+    ]
+    keys = len(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
+    return wall, keys, size
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--floor", action="store_true", help="also time Dagster's no-op floor")
+    parser.add_argument(
+        "--instance", action="store_true", help="instance bytes of one season with checks"
+    )
     parser.add_argument("--first", default="2000-10-01", help="first day of the range")
     parser.add_argument("--last", default="2025-06-30", help="last day of the range")
     args = parser.parse_args()
@@ -97,9 +114,16 @@ def main() -> None:
     if args.floor:
         print("\n| floor, both no-op twins, one run | partitions | wall s |\n|---|---|---|")
         for every_day in (True, False):
-            wall, keys = floor_wall(every_day, args.first, args.last)
-            label = "every day (before)" if every_day else "game days only"
+            wall, keys, _ = floor_run(every_day, args.first, args.last)
+            label = "every day (the default)" if every_day else "game days only"
             print(f"| {label} | {keys:,} | {wall:.1f} |", flush=True)
+    if args.instance:
+        print("\n| 2023-10-01..2024-06-30, twins with the real checks | wall s | instance MB |")
+        print("|---|---|---|")
+        for every_day in (True, False):
+            wall, _, size = floor_run(every_day, "2023-10-01", "2024-06-30", checks=True)
+            label = "every day" if every_day else "game days (dated exclusions)"
+            print(f"| {label} | {wall:.1f} | {size / 1e6:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

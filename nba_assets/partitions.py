@@ -198,16 +198,18 @@ def _exclusion_horizon(today: dt.date | None = None) -> dt.date:
 
 
 def build_game_date_partitions(
-    today: dt.date | None = None, *, exclude_off_days: bool = True
+    today: dt.date | None = None, *, exclude_off_days: bool = False
 ) -> dg.DailyPartitionsDefinition:
-    """Daily partitions on the days some season type can hold games (`in_season`).
+    """Daily partitions; with `exclude_off_days`, days outside every window are no partitions.
 
-    Days outside every season-type window of the calendar (off-seasons, lockouts, the 2020
-    pause) are dated exclusions through the end of next season; later days are partitions
-    until a later build lists them. Dagster 1.13 makes thousands of dated exclusions slow (its
-    hash re-reads a 200 KB repr on every cached call), so the definition is
-    `ExcludedDaysPartitionsDefinition`, which Dagster sees as the same daily definition.
-    `exclude_off_days=False` gives every calendar day (the bench's before/after).
+    Off by default, measured: Dagster 1.13 embeds the partitions definition in every planned
+    and evaluated asset-check row of a partitioned run, and ~2,900 dated exclusions make it
+    273 KB, so one season of both box-score tables with their checks wrote 151 MB to the
+    instance instead of 5.8 MB (`bench/partitions.py --instance`). Key lookups are not the
+    problem: `ExcludedDaysPartitionsDefinition` makes them as cheap as plain daily ones. Cron
+    exclusions are small but yearless and cannot keep the 2020 bubble's August-October. Until
+    then `in_season` / `excluded_days` say which days can hold games, and the schedules and
+    `nba-assets status` count only those.
     """
     if not exclude_off_days:
         return dg.DailyPartitionsDefinition(start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE)

@@ -69,8 +69,8 @@ def test_irregular_days_are_asked_of_every_season_type_that_can_hold_them(day, s
     assert {r.season_type for r in plan} == season_types
 
 
-def test_days_that_cannot_hold_games_are_not_partitions():
-    gated = build_game_date_partitions(dt.date(2026, 11, 24))
+def test_off_days_can_be_excluded_from_the_partitions():
+    gated = build_game_date_partitions(dt.date(2026, 11, 24), exclude_off_days=True)
     keys = set(gated.get_partition_keys(current_time=dt.datetime(2026, 11, 24)))
     assert "2025-07-15" not in keys and "2020-11-15" not in keys and "1998-11-15" not in keys
     assert {"2020-08-20", "2020-10-11", "2023-12-09", "1996-11-01"} <= keys
@@ -78,12 +78,9 @@ def test_days_that_cannot_hold_games_are_not_partitions():
     assert season[:2] == ["2025-06-01", "2025-06-02"] and "2025-10-01" in season
     assert not [k for k in season if "2025-07-01" <= k <= "2025-09-30"]
     assert all(in_season(dt.date.fromisoformat(k)) for k in keys)
-    # the definition the assets use is the same one
-    assert not game_date_partitions.has_partition_key("2025-07-15")
-    assert game_date_partitions.has_partition_key("2020-09-15")
+    # the default keeps every day a partition (see build_game_date_partitions for why)
+    assert game_date_partitions.has_partition_key("2025-07-15")
     assert not in_season(d("2025-07-15")) and in_season(d("2020-09-15"))
-    every_day = build_game_date_partitions(dt.date(2026, 11, 24), exclude_off_days=False)
-    assert every_day.has_partition_key("2025-07-15")
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -107,21 +104,24 @@ def test_a_day_no_request_covers_says_so_in_its_provenance(synthetic, warehouse)
     assert [r["params"]["SeasonType"] for r in provenance_for_day(records, "2024-06-25")] == [
         PLAYOFFS
     ]
-    # July is no partition; materialized from the last synthetic finals games (to 2024-06-03)
-    # to the end of the playoffs window: every day's event says why it holds what it holds
-    assert not team_boxscores.partitions_def.has_partition_key("2024-07-03")
+    # materialized from the last synthetic finals games (to 2024-06-03) into July: every day's
+    # event says why it holds what it holds, the finals days and July alike
     synthetic.reset()
     result = dg.materialize(
         [team_boxscores],
         resources=resources(synthetic, warehouse),
-        tags=range_tags("2024-05-30", "2024-06-30"),
+        tags=range_tags("2024-05-30", "2024-07-05"),
     )
     assert result.success
     events = day_events(result)
-    assert len(events) == 32
+    assert len(events) == 37
+    [july] = events["2024-07-03"]["requests"]
+    assert july["endpoint"] is None and july["note"] == NO_REQUEST
     [asked] = events["2024-06-25"]["requests"]  # asked, and no game came back
     assert asked["params"]["SeasonType"] == PLAYOFFS and asked["endpoint"] == "leaguegamelog"
-    assert events["2024-06-25"]["dagster/row_count"] == 0
+    assert (
+        events["2024-07-03"]["dagster/row_count"] == events["2024-06-25"]["dagster/row_count"] == 0
+    )
     rows = published(warehouse, "team_boxscores", first="2024-05-30", last="2024-07-05")
     assert len(rows) == sum(e["dagster/row_count"] for e in events.values()) > 0
     assert set(rows["season_type"]) == {PLAYOFFS} and max(rows["game_date"]) == d("2024-06-03")

@@ -30,7 +30,7 @@ def days(start: str, end: str) -> list[str]:
 
 
 def season_keys(season: str) -> list[str]:
-    """The season's game-date partitions: its span less the days no game can be on."""
+    """The season's game-date partitions: every day of its span the definition holds."""
     first, last = (day.isoformat() for day in season_span(season))
     return game_date_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
 

@@ -80,8 +80,8 @@ def synthetic_log(server: ReplayServer, player_or_team: str, first: str, last: s
 def test_backfill_of_a_whole_synthetic_season_lands_every_game_in_one_run(
     synthetic_ui, synthetic_server, season_backfill
 ):
-    """Both box-score tables, every partition of a season (off-season days are none): one
-    run, one request per season type and table, every game of the season's logs landed."""
+    """Both box-score tables, every partition of a season: one run, one request per season
+    type and table, every game of the season's logs landed."""
     keys = season_backfill["keys"]
     first, last = keys[0], keys[-1]
     assert_one_successful_run(season_backfill, first, last)

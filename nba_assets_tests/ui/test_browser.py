@@ -145,13 +145,11 @@ def test_partitions_page_shows_the_backfilled_range(ui_browser, recorded_ui: Dag
 def test_a_backfilled_season_reads_fully_materialized(
     browser, synthetic_ui: DagsterUI, season_backfill: dict
 ):
-    """A season backfilled whole shows every one of its partitions materialized, and days no
-    game can be on are no partitions: the page counts only the calendar's game days."""
+    """A season backfilled whole shows every one of its partitions materialized, and the
+    page counts exactly the definition's partitions."""
     assert season_backfill["status"] == "COMPLETED_SUCCESS", season_backfill
     season = season_backfill["keys"]
     every_key = game_date_partitions.get_partition_keys()
-    calendar_days = days(every_key[0], every_key[-1])
-    assert "2025-07-15" not in every_key and len(every_key) < 0.8 * len(calendar_days)
     browser.get(f"{synthetic_ui.url}/assets/team_boxscores?view=partitions")
     wait_for(
         browser,
