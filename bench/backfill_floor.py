@@ -4,9 +4,9 @@ Loaded by `bench/backfill.py` with `dagster asset materialize -f`; the partition
 imported from the real assets' module, so the floor follows whatever main defines. With
 NBA_BENCH_FLOOR_CHECKS=1 each twin also declares the real asset's check specs and reports them
 passed: Dagster stores a planned row per check per partition, a cost of the checks, not of ours.
-NBA_BENCH_PARTITIONS=every-day or =game-days picks every calendar day or only the days a game
-can be on as the twins' partitions instead of main's definition (`bench/partitions.py`
-compares the two).
+NBA_BENCH_PARTITIONS=every-day, =game-days or =static picks every calendar day, the days a
+game can be on (dated exclusions) or those days as static keys as the twins' partitions
+instead of main's definition (`bench/partitions.py` compares them).
 """
 
 import os
@@ -21,6 +21,9 @@ WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"
 PARTITIONS = {
     "every-day": build_game_date_partitions(exclude_off_days=False),
     "game-days": build_game_date_partitions(exclude_off_days=True),
+    "static": dg.StaticPartitionsDefinition(
+        build_game_date_partitions(exclude_off_days=True).get_partition_keys()
+    ),
 }.get(os.environ.get("NBA_BENCH_PARTITIONS", ""), game_date_partitions)
 
 
