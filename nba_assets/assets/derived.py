@@ -77,20 +77,16 @@ PART_EVENTS = 60_000
 def by_days(events: pa.Table, size: int = PART_EVENTS) -> Iterator[pd.DataFrame]:
     """play_by_play rows as pandas a few whole days at a time, in game-date order (every
     game's events in one part): a season as pandas objects is ~450 MB, a part ~40 MB."""
-    if events.num_rows and not _in_date_order(events):
-        events = events.take(pc.sort_indices(events, [("game_date", "ascending")]))
     days = events.column("game_date").to_numpy()
-    starts = [*(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), len(days)]
+    if (days[1:] < days[:-1]).any():
+        events = events.take(pc.sort_indices(events, [("game_date", "ascending")]))
+        days = events.column("game_date").to_numpy()
+    day_ends = [*(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), len(days)]
     begin = 0
-    for end in starts:
+    for end in day_ends:
         if end - begin >= size or end == len(days):
             yield delta.to_frame(events.slice(begin, end - begin))
             begin = end
-
-
-def _in_date_order(events: pa.Table) -> bool:
-    days = events.column("game_date").to_numpy()
-    return bool((days[1:] >= days[:-1]).all())
 
 
 #: What the UI lists for the run's-days rule (the real one is built from the run's range).
