@@ -18,6 +18,7 @@ from nba_assets.assets.provenance import (
 )
 from nba_assets.assets.schedule import keep_current
 from nba_assets.io.delta import SOURCE_SHA256, Commit
+from nba_assets.io.memory import release_freed_memory
 from nba_assets.partitions import (
     GAME_DATE_TIMEZONE,
     GAME_ID_KINDS,
@@ -133,6 +134,10 @@ def _stack_sorted(frames: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
     for name in list(frames[0].columns):
         stacked = pd.concat([frame.pop(name) for frame in frames], ignore_index=True)
         columns[name] = stacked.take(order).reset_index(drop=True)
+        del stacked
+        # the pieces freed are holes in glibc's heap the next (bigger) column cannot use:
+        # without handing them back, 25 seasons of player lines stacked at +190 MB over the frame
+        release_freed_memory()
     frames.clear()
     return pd.DataFrame(columns, copy=False)
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nba_assets.io import delta
+from nba_assets.io.memory import release_freed_memory
 from nba_assets.io.staging import StagedRange, spill_dir
 from nba_assets.partitions import season_of
 from nba_assets.schemas import TABLES, Column, TableSpec
@@ -104,6 +105,8 @@ def _publish_by_season(
         staged = StagedRange(warehouse, spec, selection, spill)
         for first, last, rows in _season_slices(frame, days):
             staged.add(first, last, delta.to_stored(spec, rows, sha))
+            # a season's Arrow copies freed, handed back before the next (io/memory.py)
+            release_freed_memory()
         staged.finish()
         try:
             return staged.commit(metadata)
