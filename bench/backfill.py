@@ -40,6 +40,7 @@ import yaml
 from nba_assets.cli import LOCAL_INSTANCE_YAML
 from nba_assets.io import delta
 from nba_assets.partitions import (
+    GAME_DATE_START,
     game_date_partitions,
     plan_game_log_requests,
     season_name,
@@ -107,9 +108,7 @@ def tree_bytes(path: Path) -> int:
 def season_range(season: str) -> tuple[str, str]:
     """The first and last day any season type of `season` can have games (the one calendar)."""
     windows = season_type_windows(season).values()
-    first = max(
-        min(a for a, _ in windows).isoformat(), game_date_partitions.start.date().isoformat()
-    )
+    first = max(min(a for a, _ in windows).isoformat(), GAME_DATE_START)
     return first, max(b for _, b in windows).isoformat()
 
 

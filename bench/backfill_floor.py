@@ -4,27 +4,42 @@ Loaded by `bench/backfill.py` with `dagster asset materialize -f`; the partition
 imported from the real assets' module, so the floor follows whatever main defines. With
 NBA_BENCH_FLOOR_CHECKS=1 each twin also declares the real asset's check specs and reports them
 passed: Dagster stores a planned row per check per partition, a cost of the checks, not of ours.
-NBA_BENCH_PARTITIONS=every-day, =game-days or =static picks every calendar day, the days a
-game can be on (dated exclusions) or those days as static keys as the twins' partitions
-instead of main's definition (`bench/partitions.py` compares them).
+NBA_BENCH_PARTITIONS=every-day or =exclusions gives the twins Dagster's own daily definition
+instead of main's: every calendar day, or the days no game can be on as dated exclusions
+(`bench/partitions.py` compares them).
 """
 
+import datetime as dt
 import os
 
 import dagster as dg
 
-from nba_assets.partitions import build_game_date_partitions, game_date_partitions
+from nba_assets.partitions import (
+    GAME_DATE_START,
+    GAME_DATE_TIMEZONE,
+    excluded_days,
+    game_date_partitions,
+    partition_horizon,
+)
 from nba_assets.quality.checks import check_specs
 from nba_assets.source.client import API_POOL
 
 WITH_CHECKS = os.environ.get("NBA_BENCH_FLOOR_CHECKS") == "1"
-PARTITIONS = {
-    "every-day": build_game_date_partitions(exclude_off_days=False),
-    "game-days": build_game_date_partitions(exclude_off_days=True),
-    "static": dg.StaticPartitionsDefinition(
-        build_game_date_partitions(exclude_off_days=True).get_partition_keys()
-    ),
-}.get(os.environ.get("NBA_BENCH_PARTITIONS", ""), game_date_partitions)
+
+
+def alternatives() -> dict[str, dg.PartitionsDefinition]:
+    """Dagster's own daily definitions over the same days: what main's static keys replaced."""
+    daily = {"start_date": GAME_DATE_START, "timezone": GAME_DATE_TIMEZONE}
+    off = excluded_days(dt.date.fromisoformat(GAME_DATE_START), partition_horizon())
+    exclusions = [dt.datetime(d.year, d.month, d.day) for d in off]
+    return {
+        "every-day": dg.DailyPartitionsDefinition(**daily),
+        "exclusions": dg.DailyPartitionsDefinition(**daily, exclusions=exclusions),
+    }
+
+
+KIND = os.environ.get("NBA_BENCH_PARTITIONS", "")
+PARTITIONS = alternatives()[KIND] if KIND else game_date_partitions
 
 
 def _noop(table: str) -> dg.AssetsDefinition:

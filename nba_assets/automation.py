@@ -30,7 +30,7 @@ DEFAULT_MORNING_HOUR = 6
 def boxscores_range(today: dt.date, correction_days: int) -> tuple[str, str] | None:
     """Partition keys yesterday-minus-window .. yesterday (game days only); None off-season.
 
-    The range ends yesterday: today's partition does not exist until today is over.
+    The range ends yesterday: today's games are not over when the schedule runs.
     """
     yesterday = today - dt.timedelta(days=1)
     if not in_season(yesterday):

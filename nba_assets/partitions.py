@@ -10,10 +10,9 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import dagster as dg
-
-from nba_assets.dagster_private import ExcludedDaysPartitionsDefinition
 
 GAME_DATE_START = "1996-11-01"
 GAME_DATE_TIMEZONE = "US/Eastern"
@@ -191,38 +190,58 @@ def excluded_days(first: dt.date, last: dt.date) -> list[dt.date]:
     ]
 
 
-def _exclusion_horizon(today: dt.date | None = None) -> dt.date:
-    """Exclusions are listed through the end of next season (a later build extends them)."""
-    today = today or dt.date.today()
-    return dt.date(today.year + 2, 6, 30)
+def partition_horizon(today: dt.date | None = None) -> dt.date:
+    """The last day partitions reach: the end of next season's span, so tonight's and every
+    scheduled day of this season are keys in a code server loaded today (a later load extends
+    them; a server running past next June needs a reload)."""
+    next_season = season_start_year(current_season(today)) + 1
+    return season_span(season_name(next_season))[1]
 
 
-def build_game_date_partitions(
-    today: dt.date | None = None, *, exclude_off_days: bool = False
-) -> dg.DailyPartitionsDefinition:
-    """Daily partitions; with `exclude_off_days`, days outside every window are no partitions.
+def game_date_keys(last: dt.date) -> list[str]:
+    """Every day from GAME_DATE_START through `last` that some season-type window holds."""
+    first = _d(GAME_DATE_START)
+    days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return [day.isoformat() for day in days if in_season(day)]
 
-    Off by default, measured: Dagster 1.13 embeds the partitions definition in every planned
-    and evaluated asset-check row of a partitioned run, and ~2,900 dated exclusions make it
-    273 KB, so one season of both box-score tables with their checks wrote 151 MB to the
-    instance instead of 5.8 MB (`bench/partitions.py --instance`). Key lookups are not the
-    problem: `ExcludedDaysPartitionsDefinition` makes them as cheap as plain daily ones. Cron
-    exclusions are small but yearless and cannot keep the 2020 bubble's August-October. Until
-    then `in_season` / `excluded_days` say which days can hold games, and the schedules and
-    `nba-assets status` count only those.
+
+class GameDatePartitionsDefinition(dg.StaticPartitionsDefinition):
+    """One partition per day that can hold a game (`YYYY-MM-DD`), in date order.
+
+    Static keys, measured against the alternatives (docs/benchmarks.md, Partitions): Dagster's
+    daily definition with ~2,900 dated exclusions looks keys up 100x slower and is embedded in
+    every asset-check row of a partitioned run (273 KB each: 157 MB of instance for one season
+    of both box-score tables), and cron exclusions are yearless (they cannot keep the 2020
+    bubble's August-October). Static keys are as small as plain keys in those rows; lookups
+    here use a set and a hash computed once (Dagster's hashes the 100 KB repr on each call).
     """
-    if not exclude_off_days:
-        return dg.DailyPartitionsDefinition(start_date=GAME_DATE_START, timezone=GAME_DATE_TIMEZONE)
-    days = excluded_days(_d(GAME_DATE_START), _exclusion_horizon(today))
-    return ExcludedDaysPartitionsDefinition(
-        start_date=GAME_DATE_START,
-        timezone=GAME_DATE_TIMEZONE,
-        exclusions=[dt.datetime(d.year, d.month, d.day) for d in days],
-    )
+
+    #: The calendar the keys are dates of (stats.nba.com's GAME_DATE).
+    timezone = GAME_DATE_TIMEZONE
+
+    def __init__(self, partition_keys: list[str]):
+        super().__init__(partition_keys)
+        self._keys = frozenset(partition_keys)
+        self._hash = hash((type(self).__name__, tuple(partition_keys)))
+
+    def has_partition_key(self, partition_key: str) -> bool:
+        return partition_key in self._keys
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or super().__eq__(other)
 
 
-#: One partition per US/Eastern calendar date, as stats.nba.com's GAME_DATE gives it.
-game_date_partitions = build_game_date_partitions()
+def build_game_date_partitions(today: dt.date | None = None) -> GameDatePartitionsDefinition:
+    """Game-date partitions through `partition_horizon(today)`; off-season days are none."""
+    return GameDatePartitionsDefinition(game_date_keys(partition_horizon(today)))
+
+
+def is_game_date_partitioned(partitions_def: dg.PartitionsDefinition | None) -> bool:
+    """Whether an asset's partitions are game dates (not seasons, not unpartitioned)."""
+    return isinstance(partitions_def, GameDatePartitionsDefinition)
 
 
 @dataclass(frozen=True)
@@ -270,8 +289,13 @@ def uncovered_spans(start: dt.date, end: dt.date, plan: list[GameLogRequest]) ->
     return spans
 
 
+def game_date_today() -> dt.date:
+    """Today in US/Eastern, the calendar game dates are counted in."""
+    return dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
+
+
 def current_season(today: dt.date | None = None) -> str:
-    return season_of(today or dt.date.today())
+    return season_of(today or game_date_today())
 
 
 def in_season(day: dt.date) -> bool:
@@ -309,6 +333,10 @@ def season_days(season: str) -> list[str]:
 
 #: One partition per NBA season ("2018-19"); a season file compacts the days of its season.
 season_partitions = dg.StaticPartitionsDefinition(season_keys())
+
+#: One partition per US/Eastern calendar date that can hold a game, as stats.nba.com's
+#: GAME_DATE gives it.
+game_date_partitions = build_game_date_partitions()
 
 
 def seasons_of_days(days: Iterable[str]) -> list[str]:

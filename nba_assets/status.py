@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets.io.storage import as_upath
-from nba_assets.partitions import in_season, season_of
+from nba_assets.partitions import game_date_today, in_season, is_game_date_partitioned, season_of
 from nba_assets.source.archive import RawArchive
 
 STATES = ("materialized", "missing", "failed")
@@ -53,7 +53,13 @@ def collect_status(
 def _season_counts(
     instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
 ) -> dict[str, dict[str, int]]:
-    keys = partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+    # a game day still to come is not "missing": count the days before today
+    today = game_date_today().isoformat()
+    keys = [
+        k
+        for k in partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+        if not (is_game_date_partitioned(partitions_def) and k >= today)
+    ]
     statuses = instance.get_status_by_partition(key, keys, partitions_def) or {}
     counts: dict[str, Counter] = {}
     for partition in keys:

@@ -23,7 +23,6 @@ from nba_assets_tests.conftest import (
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 #: After the recorded 2025-26 season: every window of it is settled (no stat corrections left).
 AFTER_THE_SEASON = "2026-09-01"
-NO_REQUEST = "no request: no season type of the calendar can have games on these days"
 
 
 def recorded_team_rows() -> pd.DataFrame:
@@ -138,18 +137,13 @@ def test_day_without_games_is_an_empty_partition_that_says_why(replay, warehouse
     [asked] = day_events(result)["2025-11-27"]["requests"]  # asked, and the answer held no game
     assert asked["endpoint"] == "leaguegamelog" and asked["covers"] == ["2025-11-27"] * 2
     assert day_events(result)["2025-11-27"]["dagster/row_count"] == 0
-    # a day in July costs no request at all, and its event says none covered it
+    # a day in July is no partition: asking for it fails by name before any request
     replay.reset()
-    july = materialize_range(replay, warehouse, "2025-07-15", "2025-07-15")
-    assert july.success
+    with pytest.raises(dg.DagsterInvalidInvocationError, match="2025-07-15"):
+        materialize_range(replay, warehouse, "2025-07-15", "2025-07-15")
     assert replay.requests_for() == []
-    assert len(published_days(warehouse, "2025-07-15", "2025-07-15")) == 0
-    meta = day_events(july)["2025-07-15"]
-    [note] = meta["requests"]
-    assert note["endpoint"] is None and note["note"] == NO_REQUEST
-    assert note["covers"] == ["2025-07-15", "2025-07-15"] and meta["dagster/row_count"] == 0
-    # nothing to publish that is not published already: no commit
-    assert meta["commit"] == "unchanged" and table_version(warehouse, "team_boxscores") == 0
+    assert not team_boxscores.partitions_def.has_partition_key("2025-07-15")
+    assert table_version(warehouse, "team_boxscores") == 0  # the one commit of Thanksgiving
 
 
 def test_range_run_equals_union_of_single_day_runs(replay, tmp_path):

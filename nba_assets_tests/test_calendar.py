@@ -8,6 +8,7 @@ import pytest
 
 from nba_assets.assets.boxscores import team_boxscores
 from nba_assets.partitions import (
+    GAME_DATE_START,
     NBA_CUP,
     NBA_CUP_FINAL_LABEL,
     PLAY_IN,
@@ -16,6 +17,8 @@ from nba_assets.partitions import (
     build_game_date_partitions,
     game_date_partitions,
     in_season,
+    is_game_date_partitioned,
+    partition_horizon,
     plan_game_log_requests,
     season_calendar,
     season_name,
@@ -69,18 +72,35 @@ def test_irregular_days_are_asked_of_every_season_type_that_can_hold_them(day, s
     assert {r.season_type for r in plan} == season_types
 
 
-def test_off_days_can_be_excluded_from_the_partitions():
-    gated = build_game_date_partitions(dt.date(2026, 11, 24), exclude_off_days=True)
-    keys = set(gated.get_partition_keys(current_time=dt.datetime(2026, 11, 24)))
+def test_only_days_that_can_hold_games_are_partitions():
+    days = build_game_date_partitions(dt.date(2026, 11, 24))
+    keys = days.get_partition_keys()
+    assert keys == sorted(keys) and keys[0] == GAME_DATE_START
+    # through the end of next season: tonight and every scheduled day of this one are keys
+    assert keys[-1] == "2028-06-30" and partition_horizon(dt.date(2026, 7, 15)).year == 2027
     assert "2025-07-15" not in keys and "2020-11-15" not in keys and "1998-11-15" not in keys
-    assert {"2020-08-20", "2020-10-11", "2023-12-09", "1996-11-01"} <= keys
-    season = gated.get_partition_keys_in_range(dg.PartitionKeyRange("2025-06-01", "2025-10-31"))
+    assert {"2020-08-20", "2020-10-11", "2023-12-09", "1996-11-01", "2026-11-24"} <= set(keys)
+    assert all(in_season(dt.date.fromisoformat(k)) for k in keys)
+    assert (
+        len(keys)
+        == len(set(keys))
+        == sum(
+            in_season(d(GAME_DATE_START) + dt.timedelta(n))
+            for n in range((d("2028-06-30") - d(GAME_DATE_START)).days + 1)
+        )
+    )
+    # a range across a summer holds June's finals days and October's openers, nothing between
+    season = days.get_partition_keys_in_range(dg.PartitionKeyRange("2025-06-01", "2025-10-31"))
     assert season[:2] == ["2025-06-01", "2025-06-02"] and "2025-10-01" in season
     assert not [k for k in season if "2025-07-01" <= k <= "2025-09-30"]
-    assert all(in_season(dt.date.fromisoformat(k)) for k in keys)
-    # the default keeps every day a partition (see build_game_date_partitions for why)
-    assert game_date_partitions.has_partition_key("2025-07-15")
-    assert not in_season(d("2025-07-15")) and in_season(d("2020-09-15"))
+    # the 2020 bubble's August-October are partitions; lockout months are not
+    assert days.has_partition_key("2020-09-15") and not days.has_partition_key("2011-11-15")
+    assert not days.has_partition_key("2025-07-15") and not days.has_partition_key("2025-7-1")
+    assert is_game_date_partitioned(game_date_partitions)
+    assert not is_game_date_partitioned(dg.DailyPartitionsDefinition(start_date=GAME_DATE_START))
+    # one definition to Dagster: equal keys, equal hash, however often it is built
+    assert days == build_game_date_partitions(dt.date(2026, 12, 1))
+    assert hash(days) == hash(build_game_date_partitions(dt.date(2026, 12, 1)))
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
@@ -104,25 +124,25 @@ def test_a_day_no_request_covers_says_so_in_its_provenance(synthetic, warehouse)
     assert [r["params"]["SeasonType"] for r in provenance_for_day(records, "2024-06-25")] == [
         PLAYOFFS
     ]
-    # materialized from the last synthetic finals games (to 2024-06-03) into July: every day's
-    # event says why it holds what it holds, the finals days and July alike
+    # materialized from the last synthetic finals games (to 2024-06-03) across the summer to
+    # October: the summer's days are no partitions, every other day says it was asked
     synthetic.reset()
     result = dg.materialize(
         [team_boxscores],
         resources=resources(synthetic, warehouse),
-        tags=range_tags("2024-05-30", "2024-07-05"),
+        tags=range_tags("2024-05-30", "2024-10-02"),
     )
     assert result.success
     events = day_events(result)
-    assert len(events) == 37
-    [july] = events["2024-07-03"]["requests"]
-    assert july["endpoint"] is None and july["note"] == NO_REQUEST
+    assert len(events) == 32 + 2 and "2024-07-03" not in events
     [asked] = events["2024-06-25"]["requests"]  # asked, and no game came back
     assert asked["params"]["SeasonType"] == PLAYOFFS and asked["endpoint"] == "leaguegamelog"
+    [october] = events["2024-10-02"]["requests"]
+    assert october["params"]["Season"] == "2024-25" and october["endpoint"] == "leaguegamelog"
     assert (
-        events["2024-07-03"]["dagster/row_count"] == events["2024-06-25"]["dagster/row_count"] == 0
+        events["2024-10-02"]["dagster/row_count"] == events["2024-06-25"]["dagster/row_count"] == 0
     )
-    rows = published(warehouse, "team_boxscores", first="2024-05-30", last="2024-07-05")
+    rows = published(warehouse, "team_boxscores", first="2024-05-30", last="2024-10-02")
     assert len(rows) == sum(e["dagster/row_count"] for e in events.values()) > 0
     assert set(rows["season_type"]) == {PLAYOFFS} and max(rows["game_date"]) == d("2024-06-03")
     assert set(rows["source_sha256"]) == {asked["sha256"]}  # the one playoffs response

@@ -37,50 +37,6 @@ def test_executor_definitions_still_carry_their_requirements_function():
     assert requirements({}) is not None
 
 
-def test_excluded_days_partitions_answer_as_dagster_s_own_definition():
-    """The fast definition and Dagster's own, given the same exclusions, agree on every key,
-    the first and last partitions and ranges (the overridden private iterator included)."""
-    import datetime as dt
-
-    from nba_assets.dagster_private import ExcludedDaysPartitionsDefinition
-    from nba_assets.partitions import GAME_DATE_START, GAME_DATE_TIMEZONE, excluded_days
-
-    days = excluded_days(dt.date(2018, 6, 1), dt.date(2021, 12, 31))
-    spec = {
-        "start_date": "2018-06-01",
-        "end_date": "2022-01-01",
-        "timezone": GAME_DATE_TIMEZONE,
-        "exclusions": [dt.datetime(d.year, d.month, d.day) for d in days],
-    }
-    for private in ("_build_exclusion_iterator_list", "_get_current_timestamp"):
-        assert hasattr(dg.TimeWindowPartitionsDefinition, private), (
-            f"dagster renamed TimeWindowPartitionsDefinition.{private}"
-        )
-    fast, own = ExcludedDaysPartitionsDefinition(**spec), dg.DailyPartitionsDefinition(**spec)
-    assert fast.get_partition_keys() == own.get_partition_keys()
-    assert len(fast.get_partition_keys()) < (dt.date(2022, 1, 1) - dt.date(2018, 6, 1)).days
-    assert repr(fast) == repr(own) and hash(fast) == hash(fast)
-    assert fast.get_serializable_unique_identifier() == own.get_serializable_unique_identifier()
-    probe = [dt.date(2018, 5, 1) + dt.timedelta(days=n) for n in range(0, 1400, 3)]
-    odd = ["2019-13-01", "2019-1-05", "20190105", "", "2021-12-31", "2022-01-01", "2018-05-31"]
-    for key in [day.isoformat() for day in probe] + odd:
-        assert fast.has_partition_key(key) == own.has_partition_key(key), key
-    # as of a day inside the range, the last partition follows Dagster's current time
-    with dg.partition_loading_context(effective_dt=dt.datetime(2020, 1, 10, 12)):
-        for key in ("2020-01-08", "2020-01-09", "2020-01-10", "2020-01-11"):
-            assert fast.has_partition_key(key) == own.has_partition_key(key), key
-        assert fast.has_partition_key("2020-01-09") and not fast.has_partition_key("2020-01-10")
-    assert fast.get_first_partition_window() == own.get_first_partition_window()
-    assert fast.get_last_partition_window() == own.get_last_partition_window()
-    span = dg.PartitionKeyRange("2019-06-01", "2020-12-31")
-    assert fast.get_partition_keys_in_range(span) == own.get_partition_keys_in_range(span)
-    assert fast.get_next_partition_key("2019-06-30") == own.get_next_partition_key("2019-06-30")
-    assert fast.get_prev_partition_window(
-        dt.datetime(2020, 12, 1)
-    ) == own.get_prev_partition_window(dt.datetime(2020, 12, 1))
-    assert GAME_DATE_START < "2018-06-01"
-
-
 def test_an_in_process_run_can_carry_its_code_location(tmp_path):
     """The demo's runs: executed here, recorded as runs of a named code location."""
     from nba_assets.dagster_private import execute_in_code_location

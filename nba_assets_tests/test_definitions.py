@@ -5,6 +5,7 @@ import pytest
 
 from nba_assets.cli import LOCAL_INSTANCE_YAML
 from nba_assets.definitions import build_definitions, defs
+from nba_assets.partitions import game_date_partitions
 from nba_assets.settings import Settings
 from nba_assets.source.client import API_POOL
 
@@ -27,12 +28,13 @@ def test_every_api_asset_runs_in_the_api_pool():
             assert assets_def.op.pool == API_POOL, assets_def.key
 
 
-def test_boxscores_are_daily_us_eastern_single_run_backfills():
+def test_boxscores_are_us_eastern_game_days_single_run_backfills():
     graph = defs.resolve_asset_graph()
     for key in ("team_boxscores", "player_boxscores"):
         node = graph.get(dg.AssetKey(key))
         assert node.partitions_def.get_first_partition_key() == "1996-11-01"
         assert node.partitions_def.timezone == "US/Eastern"
+        assert node.partitions_def == game_date_partitions
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
 
 

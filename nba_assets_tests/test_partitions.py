@@ -38,7 +38,7 @@ def test_season_names_are_validated():
         season_start_year("2025-27")
 
 
-def test_partitions_are_daily_us_eastern_from_1996_11_01():
+def test_partitions_are_us_eastern_game_days_from_1996_11_01():
     keys = game_date_partitions.get_partition_keys_in_range(
         __import__("dagster").PartitionKeyRange("1996-11-01", "1996-11-03")
     )

@@ -3,7 +3,6 @@
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -20,9 +19,9 @@ from nba_assets.assets.schedule import keep_current
 from nba_assets.io.delta import SOURCE_SHA256, Commit
 from nba_assets.io.memory import release_freed_memory
 from nba_assets.partitions import (
-    GAME_DATE_TIMEZONE,
     GAME_ID_KINDS,
     game_date_partitions,
+    game_date_today,
     plan_game_log_requests,
     uncovered_spans,
 )
@@ -70,7 +69,7 @@ def fetch_game_logs(
     Windows that ended more than `nba.correction_days` before `today` are settled: answered
     from the raw archive when it holds them, unless `refresh`.
     """
-    today = today or _today()
+    today = today or game_date_today()
     frames, fetched, records = [spec.empty().assign(**{SOURCE_SHA256: _no_sha()})], [], []
     strays: list[pd.DataFrame] = []
     plan = plan_game_log_requests(start, end)
@@ -111,11 +110,6 @@ def fetch_game_logs(
             pd.concat(strays, ignore_index=True).drop_duplicates().to_dict("records")
         )
     return with_provenance(table, records), fetched
-
-
-def _today() -> dt.date:
-    """Today in US/Eastern, the calendar game dates are counted in."""
-    return dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
 
 
 def _no_sha() -> pd.Series:
@@ -179,7 +173,7 @@ def _materialize(
     config = config or BoxscoresConfig()
     keys = context.partition_key_range
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
-    today = dt.date.fromisoformat(config.today) if config.today else _today()
+    today = dt.date.fromisoformat(config.today) if config.today else game_date_today()
     table, fetched = fetch_game_logs(
         nba, spec, player_or_team, start, end, today=today, refresh=config.refresh
     )

@@ -23,6 +23,7 @@ from nba_assets.io import delta
 from nba_assets.io.manager import COLUMNS_METADATA
 from nba_assets.partitions import (
     game_date_partitions,
+    is_game_date_partitioned,
     season_partitions,
     seasons_of_days,
 )
@@ -157,7 +158,7 @@ def published_together(
         )
     for spec, frame, _ in tables:
         metadata: dict = {}
-        if not isinstance(context.assets_def.partitions_def, dg.TimeWindowPartitionsDefinition):
+        if not is_game_date_partitioned(context.assets_def.partitions_def):
             # a daily run's output metadata lands on each of its days: run-wide counts stay off
             metadata["dagster/row_count"] = len(frame)
             if "season" in frame.columns:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from nba_assets.io import delta
 from nba_assets.io.memory import release_freed_memory
 from nba_assets.io.staging import StagedRange, spill_dir
-from nba_assets.partitions import season_of
+from nba_assets.partitions import is_game_date_partitioned, season_of
 from nba_assets.schemas import TABLES, Column, TableSpec
 from nba_assets.source.index import record_confirmed, record_published
 
@@ -57,7 +57,7 @@ def selection_for(context: dg.OutputContext | dg.InputContext, spec: TableSpec) 
     if not context.has_asset_partitions:
         return delta.Selection()
     keys = context.asset_partition_keys
-    if isinstance(context.asset_partitions_def, dg.TimeWindowPartitionsDefinition):
+    if is_game_date_partitioned(context.asset_partitions_def):
         return delta.Selection.days(
             dt.date.fromisoformat(min(keys)), dt.date.fromisoformat(max(keys))
         )

@@ -19,13 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 
 from nba_assets.io.delta import layout
-from nba_assets.partitions import BOXSCORE_SEASON_TYPES, GAME_DATE_TIMEZONE, season_of
+from nba_assets.partitions import BOXSCORE_SEASON_TYPES, game_date_today, season_of
 from nba_assets.schemas import PLAYER_BOXSCORES, TEAM_BOXSCORES, TableSpec
 
 #: Counting stats that are never negative (plus_minus may be).
@@ -499,7 +498,7 @@ def _scheduled_games_present(data: AuditInput) -> Outcome:
             "daily_schedule_refresh schedule does), then rerun these days",
         )
     schedule = data.schedule
-    today = data.today or dt.datetime.now(ZoneInfo(GAME_DATE_TIMEZONE)).date()
+    today = data.today or game_date_today()
     due = schedule[
         schedule["season_type"].isin(BOXSCORE_SEASON_TYPES)
         & (schedule["game_date"] >= data.start)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from nba_assets.io.delta import Selection
-from nba_assets.partitions import game_date_partitions, season_partitions
+from nba_assets.partitions import game_date_partitions, is_game_date_partitioned, season_partitions
 from nba_assets.schemas import TABLES
 from nba_assets.serving import database, load
 from nba_assets.serving.models import SERVED
@@ -61,7 +61,7 @@ def selection_of(context: dg.AssetExecutionContext) -> Selection:
     if not context.has_partition_key_range:
         return Selection()
     keys = context.partition_key_range
-    if isinstance(context.assets_def.partitions_def, dg.TimeWindowPartitionsDefinition):
+    if is_game_date_partitioned(context.assets_def.partitions_def):
         return Selection.days(dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end))
     return Selection.of_seasons(context.partition_keys)
 

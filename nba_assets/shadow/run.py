@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets.io import delta
+from nba_assets.partitions import is_game_date_partitioned
 from nba_assets.schemas import TABLES
 from nba_assets.shadow import envs, runner, store
 from nba_assets.shadow.store import ShadowError
@@ -37,7 +38,7 @@ def daily_assets() -> dict[str, dg.AssetsDefinition]:
     for assets_def in defs.assets or []:
         if not isinstance(assets_def, dg.AssetsDefinition):
             continue
-        daily = isinstance(assets_def.partitions_def, dg.TimeWindowPartitionsDefinition)
+        daily = is_game_date_partitioned(assets_def.partitions_def)
         for key in assets_def.keys:
             if daily and key.to_user_string() in TABLES:
                 found[key.to_user_string()] = assets_def

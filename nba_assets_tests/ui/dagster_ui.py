@@ -54,8 +54,9 @@ LOCATIONS = """
 MATERIALIZED_RANGES = """
 query Ranges($key: AssetKeyInput!) {
   assetNodeOrError(assetKey: $key) {
-    ... on AssetNode { assetPartitionStatuses {
-      ... on TimePartitionStatuses { ranges { startKey endKey status } } } }
+    ... on AssetNode { partitionKeys assetPartitionStatuses {
+      ... on TimePartitionStatuses { ranges { startKey endKey status } }
+      ... on DefaultPartitionStatuses { materializedPartitions } } }
   }
 }
 """
@@ -206,6 +207,18 @@ class DagsterUI:
         raise AssertionError(f"backfill {backfill_id} did not finish:\n{self.logs()}")
 
     def materialized_ranges(self, asset: str) -> list[tuple[str, str]]:
+        """Runs of materialized partitions, first and last key of each, in key order."""
         node = self.graphql(MATERIALIZED_RANGES, key={"path": [asset]})["assetNodeOrError"]
-        ranges = node["assetPartitionStatuses"]["ranges"]
-        return [(r["startKey"], r["endKey"]) for r in ranges if r["status"] == "MATERIALIZED"]
+        statuses = node["assetPartitionStatuses"]
+        if "ranges" in statuses:
+            ranges = statuses["ranges"]
+            return [(r["startKey"], r["endKey"]) for r in ranges if r["status"] == "MATERIALIZED"]
+        done, runs = set(statuses["materializedPartitions"]), []
+        for index, key in enumerate(node["partitionKeys"]):
+            if key not in done:
+                continue
+            if runs and runs[-1][2] == index - 1:
+                runs[-1] = (runs[-1][0], key, index)
+            else:
+                runs.append((key, key, index))
+        return [(first, last) for first, last, _ in runs]

@@ -20,6 +20,9 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 #: Screenshots a reviewer can open after the run (git-ignored).
 ARTIFACTS = REPO / "artifacts" / "ui"
 WAIT_SECONDS = 90
+PARTITION_KEYS = """
+{ assetNodeOrError(assetKey: {path: ["team_boxscores"]}) { ... on AssetNode { partitionKeys } } }
+"""
 DEMO_RUNS = """
 { runsOrError { ... on Runs { results { runId jobName status
   repositoryOrigin { repositoryLocationName repositoryName } } } } }
@@ -87,6 +90,13 @@ def click(driver, xpath: str) -> None:
     WebDriverWait(driver, WAIT_SECONDS).until(ec.element_to_be_clickable(("xpath", xpath))).click()
 
 
+def find_partition(driver, key: str) -> None:
+    """Type a key into the partition list's filter box, as a user finds one day of thousands."""
+    box = "//input[@placeholder='Filter by name…']"
+    click(driver, box)
+    driver.find_element("xpath", box).send_keys(key)
+
+
 SKIP_BUTTON = "//button[normalize-space()='Skip']"
 
 
@@ -127,6 +137,7 @@ def test_partitions_page_shows_the_backfilled_range(ui_browser, recorded_ui: Dag
     materialized = f"Materialized ({len(days(RECORDED_START, RECORDED_END))})"
     wait_for(browser, ["Partitions", materialized, "Missing ("], "partitions_all.png")
     click(browser, "//label[starts-with(normalize-space(), 'Missing')]")
+    find_partition(browser, RECORDED_END)  # the list runs in date order, from the oldest
     click(browser, f"//*[normalize-space(text())='{RECORDED_END}']")
     text = wait_for(
         browser,
@@ -146,10 +157,14 @@ def test_a_backfilled_season_reads_fully_materialized(
     browser, synthetic_ui: DagsterUI, season_backfill: dict
 ):
     """A season backfilled whole shows every one of its partitions materialized, and the
-    page counts exactly the definition's partitions."""
+    page counts exactly the definition's partitions: days that can hold games, no others."""
     assert season_backfill["status"] == "COMPLETED_SUCCESS", season_backfill
     season = season_backfill["keys"]
     every_key = game_date_partitions.get_partition_keys()
+    served = synthetic_ui.graphql(PARTITION_KEYS)["assetNodeOrError"]["partitionKeys"]
+    assert served == list(every_key)
+    assert "2024-07-15" not in served and "2020-11-15" not in served  # off-season days
+    assert {"2024-06-30", "2024-10-01", "2020-09-15"} <= set(served)  # window edges, bubble
     browser.get(f"{synthetic_ui.url}/assets/team_boxscores?view=partitions")
     wait_for(
         browser,
@@ -161,7 +176,9 @@ def test_a_backfilled_season_reads_fully_materialized(
         "season_partitions.png",
     )
     click(browser, "//label[starts-with(normalize-space(), 'Missing')]")  # materialized only
-    wait_for(browser, [season[-1]], "season_materialized.png")  # newest first
+    wait_for(browser, [season[0]], "season_materialized.png")  # in date order
+    find_partition(browser, season[-1])
+    wait_for(browser, [season[-1]], "season_last_day.png")
 
 
 @pytest.fixture(scope="module")
