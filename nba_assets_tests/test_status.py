@@ -1,5 +1,6 @@
 """`nba-assets status`: partitions per season, requests and archive bytes, from the instance."""
 
+import datetime as dt
 import json
 import subprocess
 
@@ -9,10 +10,19 @@ import pandas as pd
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.cli import LOCAL_INSTANCE_YAML
 from nba_assets.definitions import defs
-from nba_assets.partitions import in_season
+from nba_assets.partitions import (
+    current_season,
+    game_date_partitions,
+    game_date_today,
+    in_season,
+    season_name,
+    season_of,
+    season_start_year,
+)
 from nba_assets.status import collect_status, format_status
 from nba_assets_tests.conftest import REPO, resources
 
+d = dt.date.fromisoformat
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
@@ -46,6 +56,15 @@ def test_status_after_a_partial_backfill(synthetic, tmp_path):
     # only days that can hold games count: a summer day is never "missing"
     game_days = [d for d in pd.date_range("2024-09-01", "2025-08-31").date if in_season(d)]
     assert sum(seasons["2024-25"].values()) == len(game_days) < 300
+    # game days still to come are partitions (tonight's games have one) but never "missing"
+    today = game_date_today()
+    ahead = season_name(season_start_year(current_season(today)) + 1)
+    assert ahead not in seasons and current_season(today) in seasons
+    assert sum(seasons[current_season(today)].values()) == sum(
+        1
+        for k in game_date_partitions.get_partition_keys()
+        if season_of(d(k)) == current_season(today) and k < today.isoformat()
+    )
     assert seasons["2023-24"] == {
         "materialized": 0,
         "missing": seasons["2023-24"]["missing"],
