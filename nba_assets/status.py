@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from nba_assets.io.storage import as_upath
-from nba_assets.partitions import game_date_today, in_season, is_game_date_partitioned, season_of
+from nba_assets.partitions import game_date_today, is_game_date_partitioned, season_of
 from nba_assets.source.archive import RawArchive
 
 STATES = ("materialized", "missing", "failed")
@@ -53,31 +53,25 @@ def collect_status(
 def _season_counts(
     instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
 ) -> dict[str, dict[str, int]]:
-    # a game day still to come is not "missing": count the days before today
-    today = game_date_today().isoformat()
-    keys = [
-        k
-        for k in partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-        if not (is_game_date_partitioned(partitions_def) and k >= today)
-    ]
+    keys = partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+    if is_game_date_partitioned(partitions_def):  # a game day still to come is not "missing"
+        today = game_date_today().isoformat()
+        keys = [k for k in keys if k < today]
     statuses = instance.get_status_by_partition(key, keys, partitions_def) or {}
     counts: dict[str, Counter] = {}
     for partition in keys:
         season = _season_of_key(partition)
-        if season is None:  # a summer day can hold no game: never "missing"
-            continue
         state = _state(statuses.get(partition))
         counts.setdefault(season, Counter({s: 0 for s in STATES}))[state] += 1
     return {season: dict(c) for season, c in sorted(counts.items())}
 
 
-def _season_of_key(partition: str) -> str | None:
-    """A game date's season (None off-season); a season-partitioned asset's key is its season."""
+def _season_of_key(partition: str) -> str:
+    """A game date's season; a season-partitioned asset's key is its season."""
     try:
-        day = dt.date.fromisoformat(partition)
+        return season_of(dt.date.fromisoformat(partition))
     except ValueError:
         return partition
-    return season_of(day) if in_season(day) else None
 
 
 def _state(status: object) -> str:
