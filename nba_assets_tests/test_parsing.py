@@ -59,6 +59,39 @@ def test_a_non_integer_count_is_a_parse_error():
         parse_boxscores(TEAM_BOXSCORES, body)
 
 
+def _with_pts(sent: list) -> pd.DataFrame:
+    """Rows as parsed JSON gives them (object columns), one per value sent as PTS."""
+    rows = [{c.name: None for c in TEAM_BOXSCORES.columns} for _ in sent]
+    for row, pts in zip(rows, sent, strict=True):
+        row.update(team_id=1, game_id="0022400001", game_date="2024-12-01", pts=pts)
+    return pd.DataFrame(rows, dtype="object")
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        ([101, None, 99], [101, pd.NA, 99]),  # JSON's ints and nulls: the Arrow path
+        ([None, None], [pd.NA, pd.NA]),
+        ([101.0, 99], [101, 99]),  # whole floats and numeric text: the general path
+        (["101", 99], [101, 99]),
+        ([True, 99], [1, 99]),  # Arrow would refuse a bool; the general path reads it as 1
+    ],
+)
+def test_integer_columns_type_alike_whichever_path_reads_them(sent, typed):
+    from nba_assets.schemas import conform
+
+    pts = conform(TEAM_BOXSCORES, _with_pts(sent))["pts"]
+    assert pts.dtype == "Int64" and pts.tolist() == typed
+
+
+@pytest.mark.parametrize("sent", [[101, 99.5], [2**70]])
+def test_integer_columns_refuse_fractions_and_overflow_on_both_paths(sent):
+    from nba_assets.schemas import ConformError, conform
+
+    with pytest.raises(ConformError, match=r"team_boxscores\.pts"):
+        conform(TEAM_BOXSCORES, _with_pts(sent))
+
+
 def test_teams_join_franchise_years_with_identity():
     frame = parse_teams(fixture_body("commonteamyears-13ba30aad7.json"))
     assert len(frame) == 45 and frame["team_id"].is_unique

@@ -20,7 +20,6 @@ import math
 import random
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -34,8 +33,6 @@ DEFAULT_SEED = 2026
 ORIGIN_YEAR = 1996
 #: Synthetic person ids start far above every real NBA person id.
 FIRST_PLAYER_ID = 3_000_000
-#: Generated seasons kept in memory; older ones are regenerated (deterministically) on demand.
-SEASON_CACHE_SIZE = 4
 
 #: SeasonType -> SEASON_ID / GAME_ID prefix digit; the types listed with None never have games.
 SEASON_TYPES: dict[str, str | None] = {
@@ -771,11 +768,13 @@ class _SeasonBuilder:
 
 
 class League:
-    """A seeded league whose seasons are generated lazily and cached.
+    """A seeded league whose seasons are generated lazily and kept.
 
     Season X depends only on the seed (rosters evolve from 1996-97 whatever the configured
-    range), so a narrow range holds exactly the same games as a wide one. Thread-safe: the
-    replay server answers from several threads.
+    range), so a narrow range holds exactly the same games as a wide one. A season is
+    generated once (~0.5 s) and kept (~6 MB): a server that dropped the oldest of a few had
+    a 25-season backfill pay for three generations of every season, charged to the run as
+    server time. Thread-safe: the replay server answers from several threads.
     """
 
     def __init__(
@@ -791,7 +790,7 @@ class League:
         self.teams = league_teams()
         self._factory = _PlayerFactory(seed)
         self._rosters: list[list[Roster]] = []
-        self._seasons: OrderedDict[int, Season] = OrderedDict()
+        self._seasons: dict[int, Season] = {}
         self._lock = threading.RLock()
 
     @property
@@ -812,15 +811,11 @@ class League:
             return self._rosters[year - ORIGIN_YEAR]
 
     def season(self, year: int) -> Season:
-        """A generated season (cached, least recently used evicted)."""
+        """A generated season, generated on first use and kept."""
         with self._lock:
             cached = self._seasons.get(year)
-            if cached is not None:
-                self._seasons.move_to_end(year)
-                return cached
-            rng = random.Random(f"{self.seed}:season:{year}")
-            built = _SeasonBuilder(year, rng, self.teams, self.rosters(year)).build()
-            self._seasons[year] = built
-            while len(self._seasons) > SEASON_CACHE_SIZE:
-                self._seasons.popitem(last=False)
-            return built
+            if cached is None:
+                rng = random.Random(f"{self.seed}:season:{year}")
+                cached = _SeasonBuilder(year, rng, self.teams, self.rosters(year)).build()
+                self._seasons[year] = cached
+            return cached
