@@ -19,6 +19,7 @@ import pytest
 from nba_assets.assets.boxscores import player_boxscores, team_boxscores
 from nba_assets.assets.reference import players, teams
 from nba_assets.assets.schedule import schedule
+from nba_assets.io import delta
 from nba_assets.partitions import game_date_partitions
 from nba_assets.quality.checks import TEAM_CHECKS
 from nba_assets.source.recordings import RecordingsBackend, Reply
@@ -477,7 +478,12 @@ def test_a_backfill_keeps_the_schedule_current_at_one_request_per_season(synthet
         if e.asset_key == dg.AssetKey("schedule")
     ]
     assert sorted(refreshed) == ["2023-24", "2024-25"]  # in the asset graph, not only on disk
-    assert set(published(warehouse, "schedule")["season"]) == {"2023-24", "2024-25"}
+    stored = published(warehouse, "schedule")
+    assert set(stored["season"]) == {"2023-24", "2024-25"}
+    # both seasons in one commit, each row naming the response it came from
+    assert [v["version"] for v in delta.history(str(warehouse), "schedule")] == [0]
+    by_season = stored.groupby("season")["source_sha256"].unique()
+    assert all(len(hashes) == 1 for hashes in by_season) and by_season.map(tuple).is_unique
     synthetic.reset()
     assert run([team_boxscores], synthetic, warehouse, ("2024-10-22", "2024-10-25")).success
     assert synthetic.requests_for("scheduleleaguev2") == []
