@@ -1,8 +1,9 @@
 """Backfill cost of the box-score assets beside Dagster's own floor (prints a table, asserts nothing).
 
 Every run is a real `dagster asset materialize` subprocess against the synthetic league served
-over loopback, with its own SQLite instance and Delta warehouse; peak RSS is the run's process
-tree (wait4), instance bytes what the run added to $DAGSTER_HOME, requests what the server saw.
+over loopback, with its own SQLite instance and Delta warehouse; peak RSS and CPU seconds are
+the run's process tree (wait4), instance bytes what the run added to $DAGSTER_HOME, requests
+what the server saw.
 Row (d) also reports each box-score table's data files per season in its current Delta version
 and the commits the run made; every row reports the machine's load average while it ran (the
 bench shares the machine: a busy one inflates walls, floors included).
@@ -119,6 +120,9 @@ def partition_keys(start: str, end: str) -> list[str]:
 @dataclass
 class Measured:
     wall: float = 0.0
+    #: user + system seconds of the run's process tree: unlike wall, blind to waits on the
+    #: disk (the instance's SQLite commits) and on the server, so steadier on a shared machine
+    cpu: float = 0.0
     peak_rss_mb: float = 0.0
     requests: int = 0
     instance_bytes: int = 0
@@ -280,6 +284,7 @@ class Bench:
             raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}); see {log}")
         return Measured(
             wall=wall,
+            cpu=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,
             requests=len(self.server.requests_for()),
             instance_bytes=self.instance_bytes(home) - before,
@@ -301,6 +306,7 @@ class Bench:
                 home, warehouse, select, ["--partition-range", f"{start}...{end}"], extra_env
             )
             total.wall += run.wall
+            total.cpu += run.cpu
             total.peak_rss_mb = max(total.peak_rss_mb, run.peak_rss_mb)
             total.requests += run.requests
             total.instance_bytes += run.instance_bytes
@@ -393,7 +399,7 @@ def row_d(
         floor.wall,
         floor.peak_rss_mb,
         floor.instance_bytes,
-        note=floor.load_note,
+        note=f"{floor.load_note}; CPU {floor.cpu:.0f} s",
     )
     rows = [floor_row]
     if floor_checks:
@@ -425,7 +431,8 @@ def row_d(
         real.instance_bytes,
         tree_bytes(warehouse),
         floor=floor_row,
-        note=f"{real.load_note}; instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f}"
+        note=f"{real.load_note}; CPU {real.cpu:.0f} s, x{real.cpu / max(floor.cpu, 1):.2f} floor;"
+        f" instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f}"
         f" floor; {delta_files(warehouse, TABLES)}",
     )
     if floor_checks:
@@ -445,7 +452,7 @@ def row_d(
             again.wall,
             again.peak_rss_mb,
             again.instance_bytes,
-            note=again.load_note,
+            note=f"{again.load_note}; CPU {again.cpu:.0f} s",
         )
         # a long run's wall drifts with the machine (disk, cache): compare with both floors
         real_row.floor = Row("mean of the two floors", wall=(floor.wall + again.wall) / 2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from nba_assets.source.errors import MalformedResponseError, SchemaDriftError
 
 
@@ -65,6 +67,15 @@ def _malformed_factory(endpoint: str, params: Mapping[str, str], text: str):
     return malformed
 
 
+def _loads(text: str) -> object:
+    """orjson first (a season of player lines: ~50 ms, the standard library's ~135 ms); what
+    it refuses (NaN, integers past 64 bits) goes to the standard library, which judges."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def parse_document(text: str, *, endpoint: str, params: Mapping[str, str]) -> dict:
     """The body as a non-empty JSON object; block pages, truncation and `{}` are retryable."""
     malformed = _malformed_factory(endpoint, params, text)
@@ -74,7 +85,7 @@ def parse_document(text: str, *, endpoint: str, params: Mapping[str, str]) -> di
     if stripped.startswith("<"):
         raise malformed("an HTML/XML page instead of JSON (block page or error page)")
     try:
-        body = json.loads(text)
+        body = _loads(text)
     except json.JSONDecodeError as exc:
         raise malformed(f"body is not complete JSON ({exc.msg} at char {exc.pos})") from None
     if not isinstance(body, dict) or not body:

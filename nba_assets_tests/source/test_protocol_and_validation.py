@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import math
 
 import pytest
 
@@ -74,6 +75,20 @@ def test_truncated_body_is_malformed_and_shows_first_bytes():
     with pytest.raises(MalformedResponseError, match="not complete JSON") as info:
         validate_body(text[: len(text) // 2], endpoint="leaguegamelog", params=PARAMS, required={})
     assert info.value.first_bytes == text[:200]
+
+
+def test_bodies_parse_as_the_standard_library_reads_them_even_where_the_fast_parser_refuses():
+    """The recorded body parses to what `json` gives; NaN and a 70-bit integer, which the fast
+    parser refuses, still parse as the standard library reads them rather than failing."""
+    text = _recorded_text()
+    assert validate_body(text, endpoint="leaguegamelog", params=PARAMS, required={}) == json.loads(
+        text
+    )
+    big = 2**70
+    odd = '{"resultSets": [{"name": "X", "headers": ["A", "B"], "rowSet": [[NaN, BIG]]}]}'
+    row = validate_body(odd.replace("BIG", str(big)), endpoint="x", params=PARAMS, required={})
+    assert row["resultSets"][0]["rowSet"][0][1] == big
+    assert math.isnan(row["resultSets"][0]["rowSet"][0][0])
 
 
 def test_missing_column_is_schema_drift():
