@@ -159,6 +159,31 @@ class LoadSampler:
             self.samples.append(os.getloadavg()[0])
 
 
+def step_work(home: Path) -> dict[str, float]:
+    """Seconds each step of the newest run spent before its partitions' events began.
+
+    From STEP_START to the step's last STEP_OUTPUT: the step's own work (fetch, parse, audit,
+    publish; nothing for a no-op twin). What follows, one materialization event per partition,
+    is Dagster's and the same for both rows; on this shared machine it swings by a third from
+    run to run (the instance's SQLite commits), so a wall ratio needs this beside it.
+    """
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        started, output = {}, {}
+        for entry in instance.all_logs(run.run_id):
+            kind = entry.dagster_event_type
+            if kind == dg.DagsterEventType.STEP_START:
+                started[entry.step_key] = entry.timestamp
+            elif kind == dg.DagsterEventType.STEP_OUTPUT:
+                output[entry.step_key] = entry.timestamp
+    return {step: output[step] - started[step] for step in started if step in output}
+
+
+def work_note(work: dict[str, float]) -> str:
+    steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in sorted(work.items()))
+    return f"steps' own work {sum(work.values()):.1f} s ({steps})"
+
+
 def delta_files(warehouse: Path, tables: Sequence[str]) -> str:
     """Data files per season of each table's current version, and the versions it has."""
     parts = []
@@ -393,13 +418,15 @@ def row_d(
     home, warehouse = bench.home(name), bench.root / name / "warehouse"
     span = f"{seasons[0]}..{seasons[-1]}, {partitions} partitions, {len(ranges)} run(s)"
     floor = bench.materialize_ranges(home, bench.root / name / "floor", FLOOR, ranges)
+    floor_work = step_work(home) if bench.postgres is None and mode == "one" else {}
     floor_row = Row(
         f"(d) floor: no-op twins, {span}",
         floor.requests,
         floor.wall,
         floor.peak_rss_mb,
         floor.instance_bytes,
-        note=f"{floor.load_note}; CPU {floor.cpu:.0f} s",
+        note=f"{floor.load_note}; CPU {floor.cpu:.0f} s"
+        + (f"; {work_note(floor_work)}" if floor_work else ""),
     )
     rows = [floor_row]
     if floor_checks:
@@ -423,6 +450,7 @@ def row_d(
             )
         )
     real = bench.materialize_ranges(home, warehouse, BOTH, ranges)
+    real_work = step_work(home) if bench.postgres is None and mode == "one" else {}
     real_row = Row(
         f"(d) both box score assets, {span}",
         real.requests,
@@ -435,6 +463,12 @@ def row_d(
         f" instance x{real.instance_bytes / max(floor.instance_bytes, 1):.2f}"
         f" floor; {delta_files(warehouse, TABLES)}",
     )
+    if real_work:
+        extra = sum(real_work.values()) - sum(floor_work.values())
+        real_row.note += (
+            f"; {work_note(real_work)}: the floor plus that work is"
+            f" x{(floor.wall + extra) / floor.wall:.2f} this floor"
+        )
     if floor_checks:
         checked_row = rows[-1]
         real_row.note += (

@@ -37,15 +37,19 @@ def rows_frame(body: Mapping, name: str, aliases: Mapping[str, str] | None = Non
 
 
 def to_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill optional source columns the response lacked with nulls, then type to `spec`."""
-    frame = frame.copy()
+    """Fill optional source columns the response lacked with nulls, then type to `spec`.
+
+    The frame's own columns go in as they are (no copy of the whole object block: a season
+    of player lines copied and consolidated took longer than typing half its columns).
+    """
+    columns = {name: frame[name] for name in frame.columns}
     for column in spec.columns:
-        if column.name not in frame.columns:
+        if column.name not in columns:
             if column.source and column.required:
                 raise ParseError(f"{spec.name}: response has no {column.name!r} column")
-            frame[column.name] = None
+            columns[column.name] = pd.Series(None, index=frame.index, dtype=object)
     try:
-        return conform(spec, frame)
+        return conform(spec, pd.DataFrame(columns, index=frame.index, copy=False))
     except ValueError as exc:
         raise ParseError(str(exc)) from None
 
