@@ -112,8 +112,8 @@ def keep_current(
         days = {d for d in game_days(season) if start <= d <= end}
         if not days:
             continue
-        copy = None if published is None else published[published["season"] == season]
-        if copy is not None and len(copy) and _vouches(copy, games, days, today):
+        copy = published[published["season"] == season] if published is not None else None
+        if copy is not None and not copy.empty and _vouches(copy, games, days, today):
             continue
         archived = from_archive(
             nba.archive, ScheduleLeagueV2, required=_REQUIRED, **_params(season)
